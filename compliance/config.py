@@ -1,0 +1,55 @@
+"""Configuration: defaults, then the instance config file, then COMPLIANCE_* environment variables."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+#: Business dates are Beijing dates; timestamps are stored in UTC.
+BUSINESS_TIMEZONE = "Asia/Shanghai"
+
+
+class Defaults:
+    TIMEZONE = BUSINESS_TIMEZONE
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = BUSINESS_TIMEZONE
+    #: Uploads (evidence, spreadsheets) above this are refused with 413.
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    #: Per-rule overrides of workflows.deadlines.DEFAULT_RULES, e.g.
+    #: {"opinion_reply": {"period": 15, "counting": "working_days"}}.
+    DEADLINE_RULES: dict = {}
+    #: Where the public verification links in notices point.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    #: Run the scheduler inside the web process (embedded default only; production runs it apart).
+    SCHEDULER_IN_PROCESS = False
+
+
+def configure(app, config: dict | None) -> None:
+    """Fill app.config in precedence order; test config wins over everything."""
+    app.config.from_object(Defaults)
+    instance = Path(app.instance_path)
+    app.config["DATABASE_URL"] = f"sqlite:///{instance / 'compliance.sqlite3'}"
+    app.config["DOCUMENT_STORE"] = str(instance / "documents")
+    app.config.from_pyfile("config.py", silent=True)
+    # COMPLIANCE_DATABASE_URL → DATABASE_URL; values that parse as JSON become numbers, dicts, booleans.
+    app.config.from_prefixed_env(prefix="COMPLIANCE")
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret key kept in the instance folder, so sessions survive restarts of `make run`."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,108 @@
+"""Cases: one enterprise, one or more violations, climbing the enforcement ladder."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from compliance.db import Base, UTCDateTime
+from compliance.models.base import enum_check, utcnow
+from compliance.models.enterprise import Enterprise
+from compliance.models.jurisdiction import Jurisdiction
+from compliance.models.user import User
+from workflows.ladder import CaseFacts, State, Violation
+
+
+class CaseViolation(Base):
+    __tablename__ = "case_violations"
+    __table_args__ = (enum_check("violation", Violation, "violation"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    violation: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class CaseAssignment(Base):
+    """The supervisors working a case (investigations are done in pairs)."""
+
+    __tablename__ = "case_assignments"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    assigned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        enum_check("state", State, "state"),
+        UniqueConstraint("jurisdiction_id", "year", "seq", name="uq_cases_jurisdiction_year_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Human reference, e.g. 朝工监案〔2026〕7号; numbered per jurisdiction and year.
+    reference: Mapped[str] = mapped_column(String(50), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    state: Mapped[str] = mapped_column(String(30), default=State.REGISTERED.value, index=True)
+    summary: Mapped[str] = mapped_column(String(2000), default="")
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Optimistic lock: every change bumps it; a form or API call carrying an older one is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # The facts the ladder's guards read (workflows.ladder.CaseFacts), kept as columns so they can be queried.
+    visited_on: Mapped[dt.date | None] = mapped_column(Date)
+    opinion_issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    opinion_reply_due: Mapped[dt.date | None] = mapped_column(Date)
+    replied_on: Mapped[dt.date | None] = mapped_column(Date)
+    refused_on: Mapped[dt.date | None] = mapped_column(Date)
+    payment_demanded_on: Mapped[dt.date | None] = mapped_column(Date)
+    payment_demand_due: Mapped[dt.date | None] = mapped_column(Date)
+    was_listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    rectified_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    enterprise: Mapped[Enterprise] = relationship(lazy="joined")
+    jurisdiction: Mapped[Jurisdiction] = relationship()
+    violation_rows: Mapped[list[CaseViolation]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    assignments: Mapped[list[CaseAssignment]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def violations(self) -> frozenset[Violation]:
+        return frozenset(Violation(v.violation) for v in self.violation_rows)
+
+    @property
+    def state_enum(self) -> State:
+        return State(self.state)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+    @property
+    def supervisors(self) -> list[User]:
+        return [a.user for a in self.assignments]
+
+    _FACT_FIELDS = ("visited_on", "opinion_issued_on", "opinion_reply_due", "replied_on", "refused_on",
+                    "payment_demanded_on", "payment_demand_due", "was_listed", "rectified_on")
+
+    def facts(self) -> CaseFacts:
+        """The plain facts the pure ladder decides on."""
+        return CaseFacts(state=State(self.state), violations=self.violations,
+                         **{f: getattr(self, f) for f in self._FACT_FIELDS})
+
+    def apply_facts(self, facts: CaseFacts) -> None:
+        """Store the facts a ladder step produced."""
+        self.state = facts.state.value
+        for f in self._FACT_FIELDS:
+            setattr(self, f, getattr(facts, f))
+
+    def __repr__(self) -> str:
+        return f"<Case {self.reference} {self.state}>"

@@ -1,0 +1,61 @@
+"""Legal deadlines a case's steps start: period, counting mode, basis and due date."""
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from compliance.db import Base, UTCDateTime
+from compliance.models.base import enum_check, utcnow
+from workflows.deadlines import Counting
+
+
+class DeadlineStatus(StrEnum):
+    OPEN = "open"
+    MET = "met"               # the act happened in time (reply received, paid, rectified)
+    SUPERSEDED = "superseded"  # the case moved on (escalated, withdrawn)
+
+    @property
+    def label(self) -> str:
+        return {"open": "进行中", "met": "已履行", "superseded": "已结束"}[self.value]
+
+
+class Deadline(Base):
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        enum_check("status", DeadlineStatus, "status"),
+        enum_check("counting", Counting, "counting"),
+        # The scheduler's "what falls due" query only ever looks at open rows.
+        Index("ix_deadlines_open_due", "due_on", postgresql_where=text("status = 'open'"),
+              sqlite_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    rule_key: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(100))
+    period: Mapped[int] = mapped_column(Integer)
+    counting: Mapped[str] = mapped_column(String(20))
+    legal_basis: Mapped[str] = mapped_column(String(300))
+    #: The day of the act that starts the period; it is not counted.
+    start_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    #: The raw last day when it fell on a rest day and the deadline moved to the next working day.
+    extended_from: Mapped[dt.date | None] = mapped_column(Date)
+    #: Computed for a year without official holiday data (weekends only); recomputed when the year is entered.
+    is_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    explanation: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default=DeadlineStatus.OPEN.value)
+    opened_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
+    closed_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DeadlineStatus.OPEN.value
+
+    def __repr__(self) -> str:
+        return f"<Deadline {self.case_id} {self.rule_key} {self.due_on}>"

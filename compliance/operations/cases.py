@@ -1,0 +1,220 @@
+"""Case operations: open a case and move it along the ladder. The only code that changes a case.
+
+Each call is one unit of work in the caller's transaction: lock (PostgreSQL) or version check (both),
+step the pure machine, write one CaseEvent, close and open deadlines, draft the notices the step needs,
+flush. The caller commits; nothing here sends mail or renders a PDF.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from compliance.clock import business_date
+from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from compliance.models import (Case, CaseAssignment, CaseEvent, CaseViolation, Deadline, DeadlineStatus,
+                               Enterprise, Notice, NoticeStatus, User, next_seq)
+from compliance.policy import load_policy
+from compliance.snapshots import draft_snapshot, issuer_for, plain
+from workflows import ladder
+from workflows.ladder import CaseFacts, Policy, State, Step, Violation
+
+
+@dataclass
+class StepResult:
+    case: Case
+    event: CaseEvent
+    started: list[Deadline] = field(default_factory=list)
+    closed: list[Deadline] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
+def _lock_case(session: Session, case_id: int) -> Case:
+    """Load a case for change; PostgreSQL holds its row lock until commit (SQLite's BEGIN IMMEDIATE already does)."""
+    query = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Case)
+    case = session.scalars(query).unique().one_or_none()
+    if case is None:
+        raise NotFound(f"案件 {case_id} 不存在")
+    return case
+
+
+def _next_event_seq(session: Session, case_id: int) -> int:
+    return (session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case_id)) or 0) + 1
+
+
+def open_case(session: Session, *, enterprise: Enterprise, violations: Iterable[Violation | str],
+              opened_by: User | None, now: dt.datetime, supervisors: Iterable[User] = (),
+              summary: str = "") -> Case:
+    """Register a case against an enterprise; refuse a second active case for the same violation."""
+    try:
+        kinds = frozenset(Violation(v) for v in violations)
+    except ValueError as exc:
+        raise ValidationFailed(f"未知的违法情形：{exc}", field="violations") from None
+    if not kinds:
+        raise ValidationFailed("至少选择一种违法情形（不建会、不协商、不缴费）", field="violations")
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise openings per enterprise so two clerks cannot open the same case twice.
+        session.execute(select(Enterprise.id).where(Enterprise.id == enterprise.id).with_for_update())
+    clash = session.execute(
+        select(Case.reference, CaseViolation.violation)
+        .join(CaseViolation, CaseViolation.case_id == Case.id)
+        .where(Case.enterprise_id == enterprise.id, Case.closed_at.is_(None),
+               CaseViolation.violation.in_([k.value for k in kinds]))
+    ).first()
+    if clash is not None:
+        raise NotAllowed(f"该企业已有未结案件 {clash.reference}（{Violation(clash.violation).label}），请在原案件中办理")
+    today = business_date(now)
+    jurisdiction = enterprise.jurisdiction
+    seq = next_seq(session, jurisdiction.id, "case", today.year)
+    case = Case(reference=f"{jurisdiction.issuer_code}案〔{today.year}〕{seq}号", year=today.year, seq=seq,
+                enterprise=enterprise, jurisdiction=jurisdiction, state=State.REGISTERED.value,
+                summary=summary.strip(), opened_at=now, opened_by_id=opened_by.id if opened_by else None,
+                violation_rows=[CaseViolation(violation=k.value) for k in sorted(kinds)],
+                assignments=[CaseAssignment(user_id=u.id, assigned_at=now) for u in supervisors])
+    session.add(case)
+    session.flush()
+    session.add(CaseEvent(case_id=case.id, seq=1, actor_id=opened_by.id if opened_by else None,
+                          action="case.opened", trigger=None, from_state=None, to_state=State.REGISTERED.value,
+                          reason=summary.strip(), created_at=now,
+                          details={"violations": sorted(k.value for k in kinds), "business_date": today.isoformat(),
+                                   "enterprise_id": enterprise.id, "supervisor_ids": [u.id for u in supervisors]}))
+    session.flush()
+    return case
+
+
+def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[str, Any] | None = None, *,
+                 actor: User | None, now: dt.datetime, expected_version: int | None = None,
+                 policy: Policy | None = None, reason: str = "") -> StepResult:
+    """Move a case by one step of the ladder, or raise (Conflict / NotAllowed / ValidationFailed) changing nothing."""
+    case = _lock_case(session, case_id)
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(f"案件 {case.reference} 已被他人修改（您看到的是第 {expected_version} 版，当前为第 {case.version} 版），"
+                       "请刷新后重试", expected_version=expected_version, current_version=case.version)
+    policy = policy or load_policy(session)
+    today = business_date(now)
+    step = _step(case.facts(), trigger, inputs or {}, today, policy)
+
+    case.apply_facts(step.facts)
+    if ladder.is_closed(step.facts):
+        case.closed_at = now
+    event = CaseEvent(case_id=case.id, seq=_next_event_seq(session, case.id),
+                      actor_id=actor.id if actor else None, action=f"case.{trigger}", trigger=trigger,
+                      from_state=step.source.value, to_state=step.dest.value, reason=reason.strip(),
+                      created_at=now,
+                      details={"inputs": plain(step.inputs), "business_date": today.isoformat(),
+                               "deadlines_started": [d.rule.key for d in step.starts],
+                               "deadlines_closed": [list(c) for c in step.closes],
+                               "notices": list(step.notices)})
+    session.add(event)
+    session.flush()
+    result = StepResult(case=case, event=event)
+    result.closed = _close_deadlines(session, case, step, event, now)
+    for due in step.starts:
+        deadline = Deadline(case_id=case.id, rule_key=due.rule.key, label=due.rule.label, period=due.rule.period,
+                            counting=due.rule.counting.value, legal_basis=due.rule.legal_basis, start_on=due.start,
+                            due_on=due.due, extended_from=due.extended_from, is_provisional=due.provisional,
+                            explanation=due.explain(), opened_event_id=event.id, created_at=now)
+        session.add(deadline)
+        result.started.append(deadline)
+    for notice_type in step.notices:
+        issuer = issuer_for(case, notice_type)
+        notice = Notice(case_id=case.id, notice_type=notice_type, status=NoticeStatus.DRAFT.value,
+                        issuer_id=issuer.id, drafted_by_id=actor.id if actor else None, drafted_at=now,
+                        drafted_event_id=event.id,
+                        snapshot=draft_snapshot(case, notice_type, issuer=issuer, step=step,
+                                                deadlines=result.started, today=today))
+        session.add(notice)
+        result.notices.append(notice)
+    session.flush()
+    return result
+
+
+def _step(facts: CaseFacts, trigger: str, inputs: Mapping[str, Any], today: dt.date, policy: Policy) -> Step:
+    try:
+        return ladder.fire(facts, trigger, inputs, today, policy)
+    except ladder.TransitionRefused as exc:
+        raise NotAllowed(exc.reason, trigger=trigger, state=facts.state.value) from None
+    except ladder.InvalidInput as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from None
+
+
+def _close_deadlines(session: Session, case: Case, step: Step, event: CaseEvent, now: dt.datetime) -> list[Deadline]:
+    closed = []
+    for rule_key, outcome in step.closes:
+        rows = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.rule_key == rule_key,
+                                                      Deadline.status == DeadlineStatus.OPEN.value)).all()
+        for row in rows:
+            row.status = DeadlineStatus(outcome).value
+            row.closed_event_id = event.id
+            row.closed_at = now
+            closed.append(row)
+    return closed
+
+
+def case_options(session: Session, case: Case, *, now: dt.datetime, policy: Policy | None = None) -> list[ladder.Option]:
+    """Every trigger with whether it is allowed now and, if not, why (for buttons and the API)."""
+    return ladder.options(case.facts(), business_date(now), policy or load_policy(session))
+
+
+def case_history(session: Session, case_id: int) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)))
+
+
+def case_deadlines(session: Session, case_id: int) -> list[Deadline]:
+    return list(session.scalars(select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.id)))
+
+
+@dataclass(frozen=True)
+class Replay:
+    facts: CaseFacts
+    deadlines: tuple[tuple[str, dt.date, dt.date, str], ...]   # (rule key, start, due, status), in creation order
+
+
+def replay_case(session: Session, case_id: int, *, policy: Policy | None = None) -> Replay:
+    """Apply a case's events in order to a fresh case (in memory): the result must equal the stored case."""
+    events = case_history(session, case_id)
+    if not events or events[0].action != "case.opened":
+        raise NotFound(f"案件 {case_id} 没有立案记录")
+    policy = policy or load_policy(session)
+    facts = CaseFacts(state=State.REGISTERED, violations=frozenset(Violation(v) for v in events[0].details["violations"]))
+    deadlines: list[list] = []
+    for event in events[1:]:
+        step = ladder.fire(facts, event.trigger, event.details["inputs"], dt.date.fromisoformat(
+            event.details["business_date"]), policy)
+        for rule_key, outcome in step.closes:
+            for d in deadlines:
+                if d[0] == rule_key and d[3] == DeadlineStatus.OPEN.value:
+                    d[3] = outcome
+        deadlines.extend([due.rule.key, due.start, due.due, DeadlineStatus.OPEN.value] for due in step.starts)
+        facts = step.facts
+    return Replay(facts=facts, deadlines=tuple(tuple(d) for d in deadlines))
+
+
+def stored_replay(session: Session, case: Case) -> Replay:
+    """The stored case in the same shape as replay_case(), for comparison."""
+    return Replay(facts=case.facts(), deadlines=tuple((d.rule_key, d.start_on, d.due_on, d.status)
+                                                      for d in case_deadlines(session, case.id)))
+
+
+def recompute_provisional_deadlines(session: Session, *, policy: Policy | None = None) -> list[Deadline]:
+    """After a year's holidays are entered: recompute every open provisional deadline; return the changed ones."""
+    from workflows.deadlines import Counting, PeriodRule, compute_due
+    policy = policy or load_policy(session)
+    changed = []
+    rows = session.scalars(select(Deadline).where(Deadline.status == DeadlineStatus.OPEN.value,
+                                                  Deadline.is_provisional.is_(True))).all()
+    for row in rows:
+        rule = PeriodRule(key=row.rule_key, label=row.label, period=row.period, counting=Counting(row.counting),
+                          legal_basis=row.legal_basis)
+        due = compute_due(row.start_on, rule, policy.calendar)
+        if (due.due, due.provisional, due.extended_from) != (row.due_on, row.is_provisional, row.extended_from):
+            row.due_on, row.is_provisional, row.extended_from = due.due, due.provisional, due.extended_from
+            row.explanation = due.explain()
+            changed.append(row)
+    session.flush()
+    return changed

@@ -1,0 +1,65 @@
+"""The supervisors' pages: load, check access, call an operation, render."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, select, text
+
+from compliance.clock import to_beijing
+from compliance.db import db
+from compliance.errors import DomainError
+from compliance.models import Case, Enterprise
+from compliance.scoping import in_scope
+
+bp = Blueprint("web", __name__)
+
+PAGE_SIZE = 50
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness plus a real database round trip (for load balancers)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # the point is to report any database failure, not to crash
+        return jsonify(status="error", database=str(exc.__class__.__name__)), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.route("/")
+@login_required
+def index():
+    return cases()
+
+
+@bp.route("/cases")
+@login_required
+def cases():
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = in_scope(select(Case), Case, current_user).order_by(Case.opened_at.desc(), Case.id.desc())
+    total = db.session.scalar(in_scope(select(func.count(Case.id)), Case, current_user))
+    rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("cases.html", cases=rows, total=total, page=page, page_size=PAGE_SIZE)
+
+
+@bp.route("/enterprises")
+@login_required
+def enterprises():
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = in_scope(select(Enterprise), Enterprise, current_user).order_by(Enterprise.name)
+    total = db.session.scalar(in_scope(select(func.count(Enterprise.id)), Enterprise, current_user))
+    rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("enterprises.html", enterprises=rows, total=total, page=page, page_size=PAGE_SIZE)
+
+
+def beijing_time(ts, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Template filter: a stored UTC timestamp as Beijing wall time."""
+    return to_beijing(ts).strftime(fmt) if ts is not None else ""
+
+
+def handle_domain_error(err: DomainError):
+    """One handler for every refusal: JSON for API clients, a page for people."""
+    db.session.rollback()
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+        return jsonify(err.to_dict()), err.status
+    return render_template("error.html", error=err), err.status

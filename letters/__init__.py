@@ -1,0 +1,1 @@
+"""Official notices: GB/T 9704 PDF rendering from plain snapshots of facts."""

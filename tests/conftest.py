@@ -1,0 +1,202 @@
+"""Test fixtures: one fresh migrated database per run (SQLite or PostgreSQL), each test rolled back.
+
+COMPLIANCE_TEST_BACKEND=sqlite (default) or postgresql; for PostgreSQL, COMPLIANCE_TEST_DATABASE_URL names a
+server database we can connect to; the run creates its own database beside it and drops it at the end.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+BACKEND = os.environ.get("COMPLIANCE_TEST_BACKEND", "sqlite")
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def pytest_collection_modifyitems(config, items):
+    deselected = []
+    kept = []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"app", "session", "database_url", "empty_database_url", "client", "runner"}:
+            item.add_marker(pytest.mark.db)
+        if item.get_closest_marker("postgres") and BACKEND != "postgresql":
+            deselected.append(item)  # runs in the PostgreSQL pass (make test runs both)
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def _create_pg_database() -> tuple[str, callable]:
+    base = os.environ.get("COMPLIANCE_TEST_DATABASE_URL")
+    if not base:
+        pytest.exit("COMPLIANCE_TEST_BACKEND=postgresql needs COMPLIANCE_TEST_DATABASE_URL", returncode=1)
+    url = make_url(base)
+    name = f"compliance_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.exit(f"PostgreSQL test server unreachable at {url.render_as_string(hide_password=True)}: {exc}",
+                    returncode=1)
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh database at the migration head with the Beijing jurisdictions, for this run only."""
+    from compliance.db import make_engine
+    from compliance.migrate import upgrade
+    from compliance.seed import seed_jurisdictions
+
+    if BACKEND == "postgresql":
+        url, drop = _create_pg_database()
+    else:
+        url, drop = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}", (lambda: None)
+    upgrade(url)
+    engine = make_engine(url)
+    with sessionmaker(bind=engine)() as s:
+        seed_jurisdictions(s)
+        s.commit()
+    engine.dispose()
+    yield url
+    drop()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A brand-new empty database on the backend under test (dropped afterwards)."""
+    if BACKEND == "postgresql":
+        url, drop = _create_pg_database()
+    else:
+        url, drop = f"sqlite:///{tmp_path / 'empty.sqlite3'}", (lambda: None)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def _app(database_url, tmp_path_factory):
+    from compliance import create_app
+    return create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test",
+                       "DOCUMENT_STORE": str(tmp_path_factory.mktemp("documents")),
+                       "WTF_CSRF_ENABLED": False})
+
+
+@pytest.fixture
+def app(_app):
+    """The app, with its session bound to a connection whose outer transaction is rolled back after the test."""
+    state = _app.extensions["compliance.db"]
+    connection = state.engine.connect()
+    outer = connection.begin()
+    original = state.session
+    state.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                                expire_on_commit=False))
+    with _app.app_context():
+        yield _app
+    state.session.remove()
+    state.session = original
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def session(app):
+    from compliance.db import db
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def now():
+    """A fixed business moment: 2026-11-24 10:00 Beijing."""
+    return dt.datetime(2026, 11, 24, 10, 0, tzinfo=BEIJING).astimezone(dt.timezone.utc)
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def jurisdiction(session):
+    """A fresh street under 朝阳区, so numbering in one test never depends on another."""
+    from compliance.models import Jurisdiction, JurisdictionLevel
+    from compliance.seed import add_jurisdiction
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    n = next(_counter)
+    return add_jurisdiction(session, code=f"T{uuid.uuid4().hex[:10]}", name=f"测试街道{n}",
+                            level=JurisdictionLevel.STREET, parent=chaoyang,
+                            federation_name=f"朝阳区测试街道{n}总工会", issuer_code=f"京朝测{n}工监")
+
+
+@pytest.fixture
+def make_user(session, jurisdiction):
+    from compliance.models import Role
+    from compliance.operations.users import create_user
+
+    def factory(**kw):
+        n = next(_counter)
+        kw.setdefault("login", f"user{n}_{uuid.uuid4().hex[:6]}")
+        kw.setdefault("name", f"测试{n}")
+        kw.setdefault("password", "correct horse battery")
+        kw.setdefault("jurisdiction", jurisdiction)
+        kw.setdefault("roles", {Role.SUPERVISOR})
+        return create_user(session, **kw)
+    return factory
+
+
+@pytest.fixture
+def make_enterprise(session, jurisdiction):
+    from compliance.identifiers import uscc_check_char
+    from compliance.models import Enterprise
+
+    def factory(**kw):
+        if "uscc" not in kw:
+            body = f"91110105{uuid.uuid4().int % 10**9:09d}"
+            kw["uscc"] = body + uscc_check_char(body)
+        kw.setdefault("name", f"北京测试企业{next(_counter)}有限公司")
+        kw.setdefault("jurisdiction", jurisdiction)
+        kw.setdefault("employee_count", 60)
+        kw.setdefault("monthly_payroll", Decimal("500000.00"))
+        e = Enterprise(**kw)
+        session.add(e)
+        session.flush()
+        return e
+    return factory
+
+
+@pytest.fixture
+def supervisor(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def make_case(session, make_enterprise, supervisor, now):
+    from compliance.operations.cases import open_case
+
+    def factory(violations=("no_union",), enterprise=None, at=None, **kw):
+        return open_case(session, enterprise=enterprise or make_enterprise(), violations=violations,
+                         opened_by=supervisor, supervisors=[supervisor], now=at or now, **kw)
+    return factory

@@ -1,0 +1,533 @@
+"""The enforcement ladder: every (state, trigger, violations) against a table written from the law, by hand."""
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from workflows.calendar import WorkCalendar
+from workflows.deadlines import Counting, load_rules
+from workflows.diagram import DIAGRAM_PATH, mermaid
+from workflows.ladder import (
+    MACHINE, TRIGGERS, CaseFacts, InvalidInput, Policy, TransitionRefused, fire, is_closed, options,
+)
+from workflows.states import State, Violation
+
+S = State
+NO_UNION, NO_BARGAINING, UNPAID = Violation.NO_UNION, Violation.NO_BARGAINING, Violation.UNPAID_FUNDS
+POLICY = Policy.default()
+TODAY = date(2026, 6, 15)  # a Monday, a working day
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+ALL_TRIGGERS = [
+    "record_visit", "issue_opinion", "record_reply", "record_refusal", "issue_recommendation", "demand_payment",
+    "apply_payment_order", "request_listing", "record_listing", "rectify", "withdraw", "repair_credit",
+]
+SUBSETS = [frozenset(c) for n in (1, 2, 3) for c in itertools.combinations(list(Violation), n)]
+
+# Facts in four variants, so that every time-based guard is met in one and unmet in another:
+#   ripe      every date long past: reply and payment periods lapsed, credit-repair wait served, listed
+#   pending   periods still running, no refusal, no visit on file, listed but the wait not served
+#   refused   periods still running, but the enterprise refused after the letter; visit on file
+#   unlisted  as ripe, but never listed: a rectified case is then closed
+VARIANTS = {
+    "ripe": dict(visited_on=date(2026, 1, 5), opinion_issued_on=date(2026, 2, 2),
+                 opinion_reply_due=date(2026, 2, 17), payment_demanded_on=date(2026, 3, 2),
+                 payment_demand_due=date(2026, 3, 17), was_listed=True, rectified_on=date(2025, 6, 1)),
+    "pending": dict(visited_on=None, opinion_issued_on=date(2026, 6, 10), opinion_reply_due=date(2026, 6, 25),
+                    payment_demanded_on=date(2026, 6, 10), payment_demand_due=date(2026, 6, 25), was_listed=True,
+                    rectified_on=date(2026, 6, 1)),
+    "refused": dict(visited_on=date(2026, 5, 6), opinion_issued_on=date(2026, 6, 10),
+                    opinion_reply_due=date(2026, 6, 25), refused_on=date(2026, 6, 12),
+                    payment_demanded_on=date(2026, 6, 10), payment_demand_due=date(2026, 6, 25), was_listed=True,
+                    rectified_on=date(2026, 6, 1)),
+    "unlisted": dict(visited_on=date(2026, 1, 5), opinion_issued_on=date(2026, 2, 2),
+                     opinion_reply_due=date(2026, 2, 17), payment_demanded_on=date(2026, 3, 2),
+                     payment_demand_due=date(2026, 3, 17), was_listed=False, rectified_on=date(2025, 6, 1)),
+}
+
+VALID_INPUTS = {
+    "record_visit": {"visited_on": "2026-06-15", "findings": "职工43人，尚未建立工会", "supervisors": ["王芳", "李强"]},
+    "issue_opinion": {},
+    "record_reply": {"replied_on": TODAY, "summary": "企业书面答复：拟于下月召开职工大会筹建工会"},
+    "record_refusal": {"refused_on": "2026-06-15", "summary": "企业负责人明确表示不予整改"},
+    "issue_recommendation": {},
+    "demand_payment": {},
+    "apply_payment_order": {},
+    "request_listing": {},
+    "record_listing": {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": "2026-06-15",
+                       "reference": "朝人社信〔2026〕3号"},
+    "rectify": {"action_taken": "已召开职工大会，选举产生工会委员会", "rectified_on": "2026-06-15",
+                "attachment_ref": "evidence/2026/0613-election.pdf"},
+    "withdraw": {"reason": "企业注销"},
+    "repair_credit": {},
+}
+
+
+# When each transition is allowed, in words of the law (DOMAIN.md §3), not read back from the code.
+def always(violations, variant):
+    return True
+
+
+def visit_on_file(violations, variant):
+    return variant != "pending"
+
+
+def reply_lapsed_or_refused(violations, variant):
+    return variant in ("ripe", "refused", "unlisted")
+
+
+def unpaid_funds(violations, variant):
+    return UNPAID in violations
+
+
+def unpaid_and_demand_lapsed_or_refused(violations, variant):
+    return UNPAID in violations and variant in ("ripe", "refused", "unlisted")
+
+
+def obstruction_or_refused_bargaining(violations, variant):
+    return NO_UNION in violations or NO_BARGAINING in violations
+
+
+def listed_and_wait_served(violations, variant):
+    return variant == "ripe"
+
+
+LADDER = {
+    (S.REGISTERED, "record_visit"): (S.VISITED, always),
+    (S.VISITED, "issue_opinion"): (S.OPINION_ISSUED, visit_on_file),
+    (S.OPINION_ISSUED, "record_reply"): (S.OPINION_ISSUED, always),
+    (S.OPINION_ISSUED, "record_refusal"): (S.OPINION_ISSUED, always),
+    (S.RECOMMENDATION_ISSUED, "record_refusal"): (S.RECOMMENDATION_ISSUED, always),
+    (S.PAYMENT_DEMANDED, "record_refusal"): (S.PAYMENT_DEMANDED, always),
+    (S.OPINION_ISSUED, "issue_recommendation"): (S.RECOMMENDATION_ISSUED, reply_lapsed_or_refused),
+    (S.RECOMMENDATION_ISSUED, "demand_payment"): (S.PAYMENT_DEMANDED, unpaid_funds),
+    (S.PAYMENT_DEMANDED, "apply_payment_order"): (S.LITIGATION, unpaid_and_demand_lapsed_or_refused),
+    (S.RECOMMENDATION_ISSUED, "request_listing"): (S.LISTING_REQUESTED, obstruction_or_refused_bargaining),
+    (S.LITIGATION, "request_listing"): (S.LISTING_REQUESTED, always),
+    (S.LISTING_REQUESTED, "record_listing"): (S.LISTED, always),
+    (S.REGISTERED, "rectify"): (S.RECTIFIED, always),
+    (S.VISITED, "rectify"): (S.RECTIFIED, always),
+    (S.OPINION_ISSUED, "rectify"): (S.RECTIFIED, always),
+    (S.RECOMMENDATION_ISSUED, "rectify"): (S.RECTIFIED, always),
+    (S.PAYMENT_DEMANDED, "rectify"): (S.RECTIFIED, always),
+    (S.LITIGATION, "rectify"): (S.RECTIFIED, always),
+    (S.LISTING_REQUESTED, "rectify"): (S.RECTIFIED, always),
+    (S.LISTED, "rectify"): (S.RECTIFIED, always),
+    (S.REGISTERED, "withdraw"): (S.WITHDRAWN, always),
+    (S.VISITED, "withdraw"): (S.WITHDRAWN, always),
+    (S.OPINION_ISSUED, "withdraw"): (S.WITHDRAWN, always),
+    (S.RECOMMENDATION_ISSUED, "withdraw"): (S.WITHDRAWN, always),
+    (S.PAYMENT_DEMANDED, "withdraw"): (S.WITHDRAWN, always),
+    (S.LITIGATION, "withdraw"): (S.WITHDRAWN, always),
+    (S.LISTING_REQUESTED, "withdraw"): (S.WITHDRAWN, always),
+    (S.LISTED, "withdraw"): (S.WITHDRAWN, always),
+    (S.RECTIFIED, "repair_credit"): (S.CREDIT_REPAIRED, listed_and_wait_served),
+}
+
+
+def closed(state, variant):
+    return state in (S.WITHDRAWN, S.CREDIT_REPAIRED) or (state is S.RECTIFIED and variant == "unlisted")
+
+
+def expected_dest(state, trigger, violations, variant):
+    """The destination the law allows, or None when the step must be refused."""
+    if closed(state, variant) or (state, trigger) not in LADDER:
+        return None
+    dest, allowed = LADDER[(state, trigger)]
+    return dest if allowed(violations, variant) else None
+
+
+def make_facts(state=S.REGISTERED, violations=(NO_UNION,), **changes):
+    return CaseFacts(state=state, violations=frozenset(violations), **changes)
+
+
+def test_the_table_covers_every_trigger():
+    assert list(TRIGGERS) == ALL_TRIGGERS
+    assert len(SUBSETS) == 7
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("violations", SUBSETS, ids=lambda v: "+".join(sorted(v)))
+@pytest.mark.parametrize("trigger", ALL_TRIGGERS)
+@pytest.mark.parametrize("state", list(State), ids=str)
+def test_every_state_trigger_and_violation_set(state, trigger, violations, variant):
+    facts = CaseFacts(state=state, violations=violations, **VARIANTS[variant])
+    option = {o.trigger: o for o in options(facts, TODAY, POLICY)}[trigger]
+    dest = expected_dest(state, trigger, violations, variant)
+    if dest is None:
+        with pytest.raises(TransitionRefused) as refused:
+            fire(facts, trigger, VALID_INPUTS[trigger], TODAY, POLICY)
+        assert (refused.value.trigger, refused.value.state) == (trigger, state)
+        assert CJK.search(refused.value.reason)
+        assert not option.allowed and option.reason == refused.value.reason
+    else:
+        step = fire(facts, trigger, VALID_INPUTS[trigger], TODAY, POLICY)
+        assert (step.source, step.dest, step.facts.state) == (state, dest, dest)
+        assert option.allowed and option.reason is None and option.dest is dest
+    assert MACHINE.models == []
+
+
+# ------------------------------------------------------------------------------------------ guard messages
+
+def refusal(facts, trigger, today=TODAY, inputs=None):
+    with pytest.raises(TransitionRefused) as refused:
+        fire(facts, trigger, VALID_INPUTS[trigger] if inputs is None else inputs, today, POLICY)
+    return refused.value.reason
+
+
+def test_opinion_needs_a_recorded_visit():
+    assert refusal(make_facts(S.VISITED), "issue_opinion") == "须先记录走访宣讲，才能发出监督意见书"
+
+
+def test_recommendation_waits_for_the_reply_period():
+    facts = make_facts(S.OPINION_ISSUED, opinion_issued_on=date(2026, 6, 10), opinion_reply_due=date(2026, 6, 25))
+    reason = refusal(facts, "issue_recommendation")
+    assert "2026年6月25日" in reason and "监督建议书" in reason and "拒绝" in reason
+    # the last day of the period still belongs to the enterprise
+    assert "尚未届满" in refusal(facts, "issue_recommendation", today=date(2026, 6, 25))
+    assert fire(facts, "issue_recommendation", {}, date(2026, 6, 26), POLICY).dest is S.RECOMMENDATION_ISSUED
+
+
+def test_a_refusal_before_the_opinion_does_not_count():
+    facts = make_facts(S.OPINION_ISSUED, opinion_issued_on=date(2026, 6, 10), opinion_reply_due=date(2026, 6, 25),
+                       refused_on=date(2026, 6, 9))
+    assert "尚未届满" in refusal(facts, "issue_recommendation")
+
+
+def test_tax_and_court_only_for_unpaid_funds():
+    facts = make_facts(S.RECOMMENDATION_ISSUED, violations=(NO_UNION, NO_BARGAINING))
+    assert "不缴费" in refusal(facts, "demand_payment")
+    facts = make_facts(S.PAYMENT_DEMANDED, violations=(NO_BARGAINING,), payment_demand_due=date(2026, 1, 1))
+    assert "不缴费" in refusal(facts, "apply_payment_order")
+
+
+def test_payment_order_waits_for_the_demand_period():
+    facts = make_facts(S.PAYMENT_DEMANDED, violations=(UNPAID,), payment_demanded_on=date(2026, 6, 10),
+                       payment_demand_due=date(2026, 6, 25))
+    reason = refusal(facts, "apply_payment_order")
+    assert "2026年6月25日" in reason and "支付令" in reason
+
+
+def test_listing_from_the_recommendation_only_for_union_or_bargaining():
+    reason = refusal(make_facts(S.RECOMMENDATION_ISSUED, violations=(UNPAID,)), "request_listing")
+    assert "不建会" in reason and "不协商" in reason
+
+
+def test_credit_repair_waits_after_rectification():
+    facts = make_facts(S.RECTIFIED, was_listed=True, rectified_on=date(2026, 6, 1))
+    reason = refusal(facts, "repair_credit")
+    assert "2026年12月1日" in reason and "信用修复" in reason
+    assert fire(facts, "repair_credit", {}, date(2026, 12, 1), POLICY).dest is S.CREDIT_REPAIRED
+
+
+def test_closed_cases_say_so():
+    for facts in (make_facts(S.WITHDRAWN), make_facts(S.CREDIT_REPAIRED, was_listed=True),
+                  make_facts(S.RECTIFIED, rectified_on=date(2026, 6, 1))):
+        assert is_closed(facts)
+        for trigger in ALL_TRIGGERS:
+            assert "不再接受任何操作" in refusal(facts, trigger)
+    assert not is_closed(make_facts(S.RECTIFIED, was_listed=True))
+    assert not any(is_closed(make_facts(state)) for state in State if state.is_active)
+
+
+def test_wrong_state_names_where_the_step_belongs():
+    reason = refusal(make_facts(S.REGISTERED), "issue_recommendation")
+    assert "当前状态为“已立案”" in reason and "“已发监督意见书”" in reason
+    assert "办理中的案件" in refusal(make_facts(S.RECTIFIED, was_listed=True), "withdraw")
+
+
+def test_unknown_trigger_is_refused():
+    with pytest.raises(TransitionRefused) as refused:
+        fire(make_facts(), "to_listed", {}, TODAY, POLICY)
+    assert "未知操作" in refused.value.reason
+
+
+def test_no_auto_transitions_on_the_shared_machine():
+    assert set(MACHINE.events) == set(ALL_TRIGGERS)
+    assert MACHINE.models == []
+
+
+# ------------------------------------------------------------------------------------------- input checks
+
+def invalid(facts, trigger, inputs, today=TODAY):
+    with pytest.raises(InvalidInput) as error:
+        fire(facts, trigger, inputs, today, POLICY)
+    assert CJK.search(error.value.message)
+    return error.value
+
+
+def with_(trigger, **changes):
+    return {**VALID_INPUTS[trigger], **changes}
+
+
+def test_rectify_needs_evidence():
+    facts = make_facts(S.OPINION_ISSUED)
+    assert invalid(facts, "rectify", with_("rectify", attachment_ref=None)).field == "attachment_ref"
+    assert invalid(facts, "rectify", with_("rectify", attachment_ref="   ")).field == "attachment_ref"
+    inputs = dict(VALID_INPUTS["rectify"])
+    del inputs["action_taken"]
+    assert invalid(facts, "rectify", inputs).field == "action_taken"
+
+
+def test_withdraw_needs_a_reason():
+    error = invalid(make_facts(S.VISITED), "withdraw", {})
+    assert error.field == "reason" and "撤销理由" in error.message
+    assert invalid(make_facts(S.VISITED), "withdraw", {"reason": ""}).field == "reason"
+
+
+def test_visits_are_made_in_pairs():
+    facts = make_facts()
+    error = invalid(facts, "record_visit", with_("record_visit", supervisors=["王芳"]))
+    assert error.field == "supervisors" and "至少两名" in error.message
+    assert invalid(facts, "record_visit", with_("record_visit", supervisors=["王芳", " 王芳 "])).field == "supervisors"
+    assert invalid(facts, "record_visit", with_("record_visit", supervisors="王芳")).field == "supervisors"
+    step = fire(facts, "record_visit", with_("record_visit", supervisors="王芳、李强，JD-0012"), TODAY, POLICY)
+    assert step.inputs["supervisors"] == ("王芳", "李强", "JD-0012")
+
+
+@pytest.mark.parametrize(("state", "trigger", "field"), [
+    (S.REGISTERED, "record_visit", "visited_on"),
+    (S.OPINION_ISSUED, "record_reply", "replied_on"),
+    (S.PAYMENT_DEMANDED, "record_refusal", "refused_on"),
+    (S.LISTING_REQUESTED, "record_listing", "listed_on"),
+    (S.LISTED, "rectify", "rectified_on"),
+])
+def test_dates_may_not_be_in_the_future(state, trigger, field):
+    facts = make_facts(state, violations=(UNPAID, NO_UNION))
+    tomorrow = TODAY + timedelta(days=1)
+    for value in (tomorrow, tomorrow.isoformat()):
+        error = invalid(facts, trigger, with_(trigger, **{field: value}))
+        assert error.field == field and "不能晚于今天" in error.message
+    for value in ("2026/06/01", "2026-02-30", "20260601", 20260601):
+        assert invalid(facts, trigger, with_(trigger, **{field: value})).field == field
+
+
+def test_an_answer_cannot_predate_its_letter():
+    facts = make_facts(S.OPINION_ISSUED, opinion_issued_on=date(2026, 6, 10))
+    assert invalid(facts, "record_reply", with_("record_reply", replied_on="2026-06-09")).field == "replied_on"
+    facts = make_facts(S.PAYMENT_DEMANDED, violations=(UNPAID,), payment_demanded_on=date(2026, 6, 10))
+    assert invalid(facts, "record_refusal", with_("record_refusal", refused_on="2026-06-01")).field == "refused_on"
+
+
+def test_rectification_days_must_be_a_positive_whole_number():
+    for days in (0, -3, "abc", True, 1.5, "3.0"):
+        assert invalid(make_facts(), "record_visit", with_("record_visit", rectification_days=days)).field == \
+            "rectification_days"
+
+
+def test_refusal_comes_before_input_checks():
+    # A button that should not be there is the first thing to tell the supervisor, not a missing field.
+    assert "须先记录走访宣讲" in refusal(make_facts(S.VISITED), "issue_opinion", inputs={"junk": 1})
+    assert "不再接受" in refusal(make_facts(S.WITHDRAWN), "rectify", inputs={})
+
+
+# ----------------------------------------------------------------------------------------- what steps do
+
+NOTICES = {
+    "record_visit": ("visit",), "issue_opinion": ("opinion",), "record_reply": (), "record_refusal": (),
+    "issue_recommendation": ("recommendation",), "demand_payment": ("payment_demand", "tax_referral"),
+    "apply_payment_order": ("payment_order",), "request_listing": ("listing_request",), "record_listing": (),
+    "rectify": ("rectification_closing",), "withdraw": (), "repair_credit": ("credit_repair",),
+}
+
+
+def test_each_trigger_drafts_its_notices():
+    assert {name: spec.notices for name, spec in TRIGGERS.items()} == NOTICES
+
+
+def test_a_whole_unpaid_funds_case_on_the_real_calendar():
+    facts = make_facts(violations=(UNPAID,))
+
+    step = fire(facts, "record_visit", with_("record_visit", visited_on="2026-09-01"), date(2026, 9, 2), POLICY)
+    (due,) = step.starts
+    # 30 days from 1 September end on 1 October, National Day: moved to the first working day after the holiday
+    assert (due.rule.key, due.start, due.due, due.extended_from) == (
+        "visit_rectification", date(2026, 9, 1), date(2026, 10, 8), date(2026, 10, 1))
+    assert step.notices == ("visit",) and step.closes == ()
+    assert step.inputs["visited_on"] == date(2026, 9, 1)
+
+    step = fire(step.facts, "issue_opinion", {}, date(2026, 9, 25), POLICY)
+    (due,) = step.starts
+    # 15 days end on Saturday 10 October 2026, a make-up working day: no move
+    assert (due.rule.key, due.due, due.extended_from) == ("opinion_reply", date(2026, 10, 10), None)
+    assert step.facts.opinion_issued_on == date(2026, 9, 25) and step.facts.opinion_reply_due == date(2026, 10, 10)
+    assert step.closes == (("visit_rectification", "superseded"),)
+
+    assert "尚未届满" in refusal(step.facts, "issue_recommendation", today=date(2026, 10, 10))
+    step = fire(step.facts, "issue_recommendation", {}, date(2026, 10, 11), POLICY)
+    (due,) = step.starts
+    assert (due.rule.key, due.rule.counting, due.due) == ("recommendation_reply", Counting.WORKING_DAYS,
+                                                         date(2026, 10, 30))
+    assert step.closes == (("opinion_reply", "superseded"),)
+
+    step = fire(step.facts, "demand_payment", {}, date(2026, 11, 2), POLICY)
+    assert step.notices == ("payment_demand", "tax_referral")
+    assert step.facts.payment_demanded_on == date(2026, 11, 2) and step.facts.payment_demand_due == date(2026, 11, 17)
+    assert step.closes == (("recommendation_reply", "superseded"),)
+
+    step = fire(step.facts, "record_refusal", with_("record_refusal", refused_on="2026-11-05"), date(2026, 11, 5),
+                POLICY)
+    assert (step.dest, step.starts, step.closes, step.notices) == (S.PAYMENT_DEMANDED, (), (), ())
+    step = fire(step.facts, "apply_payment_order", {}, date(2026, 11, 5), POLICY)
+    assert step.starts[0].due == date(2026, 11, 20)
+    assert step.closes == (("payment_demand", "superseded"),)
+    assert step.facts.refused_on is None  # the refusal answered the demand, not the court
+
+    step = fire(step.facts, "request_listing", {}, date(2026, 12, 1), POLICY)
+    assert (step.starts[0].rule.key, step.starts[0].due) == ("listing_followup", date(2026, 12, 22))
+    step = fire(step.facts, "record_listing", VALID_INPUTS["record_listing"] | {"listed_on": "2026-12-20"},
+                date(2026, 12, 28), POLICY)
+    assert step.facts.was_listed and step.closes == (("listing_followup", "superseded"),) and step.starts == ()
+
+    step = fire(step.facts, "rectify", with_("rectify", rectified_on="2027-01-10"), date(2027, 1, 11), POLICY)
+    (due,) = step.starts
+    # 10 July 2027 is a Saturday; 2027's holidays are not published yet, so the date is provisional
+    assert (due.rule.key, due.start, due.due, due.provisional) == (
+        "credit_repair_wait", date(2027, 1, 10), date(2027, 7, 12), True)
+    assert step.notices == ("rectification_closing",) and step.closes == ()
+    assert not is_closed(step.facts)
+
+    assert "2027年7月12日" in refusal(step.facts, "repair_credit", today=date(2027, 7, 11))
+    step = fire(step.facts, "repair_credit", {}, date(2027, 7, 12), POLICY)
+    assert step.dest is S.CREDIT_REPAIRED and step.closes == (("credit_repair_wait", "superseded"),)
+    assert is_closed(step.facts)
+
+
+def test_reply_meets_the_opinion_deadline_once():
+    facts = make_facts(S.OPINION_ISSUED, opinion_issued_on=date(2026, 6, 10), opinion_reply_due=date(2026, 6, 25))
+    step = fire(facts, "record_reply", VALID_INPUTS["record_reply"], TODAY, POLICY)
+    assert step.dest is S.OPINION_ISSUED and step.closes == (("opinion_reply", "met"),)
+    assert step.facts.replied_on == TODAY
+    assert fire(step.facts, "record_reply", VALID_INPUTS["record_reply"], TODAY, POLICY).closes == ()
+    # a reply that does not correct anything still lets the ladder go on once the period is over
+    assert fire(step.facts, "issue_recommendation", {}, date(2026, 6, 26), POLICY).closes == ()
+
+
+def test_rectify_meets_and_withdraw_supersedes_the_open_deadline():
+    facts = make_facts(S.RECOMMENDATION_ISSUED)
+    assert fire(facts, "rectify", VALID_INPUTS["rectify"], TODAY, POLICY).closes == (("recommendation_reply", "met"),)
+    assert fire(facts, "withdraw", VALID_INPUTS["withdraw"], TODAY, POLICY).closes == (
+        ("recommendation_reply", "superseded"),)
+    assert fire(make_facts(), "rectify", VALID_INPUTS["rectify"], TODAY, POLICY).closes == ()
+
+
+def test_rectify_starts_the_credit_repair_wait_only_for_listed_cases():
+    listed = make_facts(S.LISTED, was_listed=True)
+    step = fire(listed, "rectify", with_("rectify", rectified_on="2026-06-01"), TODAY, POLICY)
+    assert [(d.rule.key, d.start, d.due) for d in step.starts] == [
+        ("credit_repair_wait", date(2026, 6, 1), date(2026, 12, 1))]
+    step = fire(make_facts(S.VISITED), "rectify", VALID_INPUTS["rectify"], TODAY, POLICY)
+    assert step.starts == () and is_closed(step.facts)
+
+
+def test_rectification_days_override_the_visit_period():
+    step = fire(make_facts(), "record_visit", with_("record_visit", visited_on="2026-06-01", rectification_days="10"),
+                TODAY, POLICY)
+    (due,) = step.starts
+    assert (due.rule.period, due.due) == (10, date(2026, 6, 11))
+    assert "10日" in due.explain()
+    assert step.inputs["rectification_days"] == 10
+
+
+def test_steps_are_pure():
+    facts = make_facts(S.OPINION_ISSUED, opinion_issued_on=date(2026, 6, 10), opinion_reply_due=date(2026, 6, 25))
+    inputs = dict(VALID_INPUTS["record_refusal"])
+    snapshot = (replace(facts), dict(inputs))
+    first = fire(facts, "record_refusal", inputs, TODAY, POLICY)
+    assert (facts, inputs) == snapshot
+    assert fire(facts, "record_refusal", inputs, TODAY, POLICY) == first
+    with pytest.raises(TypeError):
+        first.inputs["summary"] = "changed"
+
+
+def test_options_list_every_trigger_with_inputs():
+    listed = options(make_facts(S.OPINION_ISSUED), TODAY, POLICY)
+    assert [o.trigger for o in listed] == ALL_TRIGGERS
+    by_name = {o.trigger: o for o in listed}
+    assert by_name["record_reply"].dest is S.OPINION_ISSUED and by_name["record_reply"].allowed
+    assert by_name["record_visit"].dest is None and not by_name["record_visit"].allowed
+    assert by_name["rectify"].inputs == ("action_taken", "rectified_on", "attachment_ref")
+    assert by_name["rectify"].label == "确认整改完成"
+    assert TRIGGERS["record_visit"].required == ("visited_on", "findings", "supervisors")
+
+
+def test_labels_are_chinese():
+    assert [s.label for s in State] == [
+        "已立案", "已走访宣讲", "已发监督意见书", "已发监督建议书", "税务稽查/催缴", "法律诉讼/支付令",
+        "已提请信用惩戒", "已纳入信用档案", "整改完成", "已撤销", "信用已修复"]
+    assert [v.label for v in Violation] == ["不建会", "不协商", "不缴费"]
+    assert all(CJK.search(spec.label) for spec in TRIGGERS.values())
+
+
+def test_facts_from_stored_strings():
+    facts = CaseFacts(state="opinion_issued", violations=["unpaid_funds", "no_union"])
+    assert facts.state is S.OPINION_ISSUED and facts.violations == {UNPAID, NO_UNION}
+    with pytest.raises(ValueError):
+        CaseFacts(state=S.REGISTERED, violations=frozenset())
+
+
+def test_today_may_be_an_aware_timestamp():
+    # 2026-06-14 20:00 UTC is already Monday 15 June in Beijing
+    now = datetime(2026, 6, 14, 20, 0, tzinfo=__import__("zoneinfo").ZoneInfo("UTC"))
+    step = fire(make_facts(), "record_visit", VALID_INPUTS["record_visit"], now, POLICY)
+    assert step.facts.visited_on == TODAY
+
+
+def test_policy_rules_are_configurable():
+    rules = load_rules({"opinion_reply": {"counting": "working_days"}})  # the Zhejiang model
+    policy = Policy(rules, WorkCalendar())
+    step = fire(make_facts(S.VISITED, visited_on=date(2026, 9, 1)), "issue_opinion", {}, date(2026, 9, 25), policy)
+    # 28–30 Sep, 8–10 Oct (Saturday the 10th is a make-up working day), 12–16 Oct, 19–22 Oct
+    assert step.starts[0].due == date(2026, 10, 22)
+    with pytest.raises(ValueError):
+        Policy({"opinion_reply": rules["opinion_reply"]}, WorkCalendar())
+
+
+def test_the_shared_machine_is_safe_across_threads():
+    cases = [(CaseFacts(state=state, violations=violations, **VARIANTS[variant]), trigger)
+             for state in State for violations in SUBSETS[:3] for variant in ("ripe", "pending")
+             for trigger in ALL_TRIGGERS]
+
+    def outcome(case):
+        facts, trigger = case
+        try:
+            return fire(facts, trigger, VALID_INPUTS[trigger], TODAY, POLICY).facts
+        except TransitionRefused as refused:
+            return refused.reason
+
+    expected = [outcome(case) for case in cases]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            assert list(pool.map(outcome, cases)) == expected
+    assert MACHINE.models == []
+
+
+def test_workflows_import_neither_flask_nor_sqlalchemy():
+    code = ("import sys, workflows.ladder, workflows.diagram; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------------------------- diagram
+
+def test_diagram_shows_every_state_and_transition():
+    text = mermaid()
+    assert text.startswith("---\ntitle:") and "stateDiagram-v2" in text
+    for state in State:
+        assert f'state "{state.label}" as {state.value}' in text
+    for (state, trigger), (dest, _) in LADDER.items():
+        assert f"{state.value} --> {dest.value} : {TRIGGERS[trigger].label}" in text, (state, trigger)
+    edges = [line for line in text.splitlines() if " --> " in line and "[*]" not in line]
+    assert len(edges) == len(LADDER)
+
+
+def test_diagram_file_is_current():
+    assert DIAGRAM_PATH.read_text(encoding="utf-8") == mermaid(), "run: python -m workflows.diagram"

@@ -1,0 +1,51 @@
+"""The ladder as a Mermaid state diagram, drawn from the TRANSITIONS the machine runs (never by hand).
+
+`python -m workflows.diagram` rewrites docs/state-diagram.mmd; a test fails when the file is stale.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from workflows.ladder import TRANSITIONS, TRIGGERS
+from workflows.states import FINAL_STATES, State
+
+DIAGRAM_PATH = Path(__file__).resolve().parent.parent / "docs" / "state-diagram.mmd"
+
+
+def _edges() -> list[tuple[State, State, str]]:
+    """(source, dest, label) for every transition, internal ones as loops; guards in brackets."""
+    edges = []
+    for transition in TRANSITIONS:
+        spec = TRIGGERS[transition["trigger"]]
+        guards = transition.get("conditions", [])
+        label = spec.label + (f"〔{'，'.join(g.label for g in guards)}〕" if guards else "")
+        sources = transition["source"]
+        for source in sources if isinstance(sources, list) else [sources]:
+            edges.append((source, transition["dest"] or source, label))
+    return edges
+
+
+def mermaid() -> str:
+    """The state diagram in Mermaid syntax, states named by value and labelled in Chinese."""
+    lines = ["---", "title: 工会劳动法律监督执法阶梯", "---", "stateDiagram-v2"]
+    lines += [f'    state "{state.label}" as {state.value}' for state in State]
+    lines.append(f"    [*] --> {State.REGISTERED.value}")
+    lines += [f"    {source.value} --> {dest.value} : {label}" for source, dest, label in _edges()]
+    # RECTIFIED closes the case unless the enterprise was listed, when credit repair follows.
+    lines.append(f"    {State.RECTIFIED.value} --> [*] : 未纳入信用档案即结案")
+    lines += [f"    {state.value} --> [*]" for state in State if state in FINAL_STATES]
+    lines.append("    classDef exit fill:#eef5ee,stroke:#5a8a5a")
+    exits = [State.RECTIFIED, State.WITHDRAWN, State.CREDIT_REPAIRED]
+    lines.append(f"    class {','.join(state.value for state in exits)} exit")
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path = DIAGRAM_PATH) -> Path:
+    """Write mermaid() to `path` (docs/state-diagram.mmd by default)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(mermaid(), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    print(write())
