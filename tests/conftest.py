@@ -57,6 +57,18 @@ def _create_pg_database() -> tuple[str, callable]:
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """argon2 at its production cost takes ~50 ms a hash; tests create many users. Same algorithm, low cost."""
+    from argon2 import PasswordHasher
+
+    import compliance.passwords as passwords
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """A fresh database at the migration head with the Beijing jurisdictions, for this run only."""

@@ -371,7 +371,7 @@ def options(facts: CaseFacts, today: date, policy: Policy) -> list[Option]:
     return result
 
 
-def fire(facts: CaseFacts, trigger: str, inputs: Mapping[str, Any], today: date, policy: Policy) -> Step:
+def fire(facts: CaseFacts, trigger: str, inputs: Mapping[str, Any] | None, today: date, policy: Policy) -> Step:
     """Apply `trigger` to `facts`: a Step, or TransitionRefused / InvalidInput. Changes nothing."""
     today = _as_today(today)
     spec = TRIGGERS.get(trigger)
@@ -385,7 +385,7 @@ def fire(facts: CaseFacts, trigger: str, inputs: Mapping[str, Any], today: date,
         if not case.trigger(trigger):
             raise TransitionRefused(trigger, facts.state, case.refusal or f"当前不能{spec.label}")
         dest: State = case.state
-    values = validate_inputs(spec, inputs, facts, today)
+    values = validate_inputs(spec, inputs or {}, facts, today)
     after, starts = _EFFECTS[trigger](facts, values, today, policy)
     if dest is not facts.state and dest in ACTIVE_STATES:
         after = replace(after, replied_on=None, refused_on=None)  # a new stage, a new letter to answer

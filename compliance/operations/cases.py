@@ -43,7 +43,7 @@ def _lock_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def _next_event_seq(session: Session, case_id: int) -> int:
+def next_event_seq(session: Session, case_id: int) -> int:
     return (session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case_id)) or 0) + 1
 
 
@@ -102,7 +102,7 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
     case.apply_facts(step.facts)
     if ladder.is_closed(step.facts):
         case.closed_at = now
-    event = CaseEvent(case_id=case.id, seq=_next_event_seq(session, case.id),
+    event = CaseEvent(case_id=case.id, seq=next_event_seq(session, case.id),
                       actor_id=actor.id if actor else None, action=f"case.{trigger}", trigger=trigger,
                       from_state=step.source.value, to_state=step.dest.value, reason=reason.strip(),
                       created_at=now,
@@ -184,6 +184,8 @@ def replay_case(session: Session, case_id: int, *, policy: Policy | None = None)
     facts = CaseFacts(state=State.REGISTERED, violations=frozenset(Violation(v) for v in events[0].details["violations"]))
     deadlines: list[list] = []
     for event in events[1:]:
+        if event.trigger is None:  # bookkeeping (deadlines recomputed): the replay recomputes on today's calendar
+            continue
         step = ladder.fire(facts, event.trigger, event.details["inputs"], dt.date.fromisoformat(
             event.details["business_date"]), policy)
         for rule_key, outcome in step.closes:
@@ -199,22 +201,3 @@ def stored_replay(session: Session, case: Case) -> Replay:
     """The stored case in the same shape as replay_case(), for comparison."""
     return Replay(facts=case.facts(), deadlines=tuple((d.rule_key, d.start_on, d.due_on, d.status)
                                                       for d in case_deadlines(session, case.id)))
-
-
-def recompute_provisional_deadlines(session: Session, *, policy: Policy | None = None) -> list[Deadline]:
-    """After a year's holidays are entered: recompute every open provisional deadline; return the changed ones."""
-    from workflows.deadlines import Counting, PeriodRule, compute_due
-    policy = policy or load_policy(session)
-    changed = []
-    rows = session.scalars(select(Deadline).where(Deadline.status == DeadlineStatus.OPEN.value,
-                                                  Deadline.is_provisional.is_(True))).all()
-    for row in rows:
-        rule = PeriodRule(key=row.rule_key, label=row.label, period=row.period, counting=Counting(row.counting),
-                          legal_basis=row.legal_basis)
-        due = compute_due(row.start_on, rule, policy.calendar)
-        if (due.due, due.provisional, due.extended_from) != (row.due_on, row.is_provisional, row.extended_from):
-            row.due_on, row.is_provisional, row.extended_from = due.due, due.provisional, due.extended_from
-            row.explanation = due.explain()
-            changed.append(row)
-    session.flush()
-    return changed

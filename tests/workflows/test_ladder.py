@@ -7,7 +7,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -322,6 +322,12 @@ def test_rectification_days_must_be_a_positive_whole_number():
             "rectification_days"
 
 
+def test_inputs_may_be_absent_and_unknown_keys_are_dropped():
+    assert invalid(make_facts(), "withdraw", None).field == "reason"
+    step = fire(make_facts(), "withdraw", {"reason": " 迁出辖区 ", "csrf_token": "abc"}, TODAY, POLICY)
+    assert dict(step.inputs) == {"reason": "迁出辖区"}
+
+
 def test_refusal_comes_before_input_checks():
     # A button that should not be there is the first thing to tell the supervisor, not a missing field.
     assert "须先记录走访宣讲" in refusal(make_facts(S.VISITED), "issue_opinion", inputs={"junk": 1})
@@ -475,7 +481,7 @@ def test_facts_from_stored_strings():
 
 def test_today_may_be_an_aware_timestamp():
     # 2026-06-14 20:00 UTC is already Monday 15 June in Beijing
-    now = datetime(2026, 6, 14, 20, 0, tzinfo=__import__("zoneinfo").ZoneInfo("UTC"))
+    now = datetime(2026, 6, 14, 20, 0, tzinfo=timezone.utc)
     step = fire(make_facts(), "record_visit", VALID_INPUTS["record_visit"], now, POLICY)
     assert step.facts.visited_on == TODAY
 
