@@ -55,6 +55,8 @@ class Case(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: Optimistic lock: every change bumps it; a form or API call carrying an older one is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The seq of the newest CaseEvent; the locked case row hands out the next one without a MAX() query.
+    last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
 
     # The facts the ladder's guards read (workflows.ladder.CaseFacts), kept as columns so they can be queried.
     visited_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -68,9 +70,9 @@ class Case(Base):
     rectified_on: Mapped[dt.date | None] = mapped_column(Date)
 
     enterprise: Mapped[Enterprise] = relationship(lazy="joined")
-    jurisdiction: Mapped[Jurisdiction] = relationship()
+    jurisdiction: Mapped[Jurisdiction] = relationship(lazy="joined")
     violation_rows: Mapped[list[CaseViolation]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    assignments: Mapped[list[CaseAssignment]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    assignments: Mapped[list[CaseAssignment]] = relationship(cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from compliance.clock import business_date
@@ -28,7 +28,7 @@ class StepResult:
     case: Case
     event: CaseEvent
     started: list[Deadline] = field(default_factory=list)
-    closed: list[Deadline] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)  #: ids of the deadlines the step closed
     notices: list[Notice] = field(default_factory=list)
 
 
@@ -43,8 +43,10 @@ def _lock_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def next_event_seq(session: Session, case_id: int) -> int:
-    return (session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case_id)) or 0) + 1
+def next_event_seq(case: Case) -> int:
+    """Hand out the case's next audit sequence number (the caller holds the case row)."""
+    case.last_event_seq += 1
+    return case.last_event_seq
 
 
 def open_case(session: Session, *, enterprise: Enterprise, violations: Iterable[Violation | str],
@@ -73,7 +75,7 @@ def open_case(session: Session, *, enterprise: Enterprise, violations: Iterable[
     seq = next_seq(session, jurisdiction.id, "case", today.year)
     case = Case(reference=f"{jurisdiction.issuer_code}案〔{today.year}〕{seq}号", year=today.year, seq=seq,
                 enterprise=enterprise, jurisdiction=jurisdiction, state=State.REGISTERED.value,
-                summary=summary.strip(), opened_at=now, opened_by_id=opened_by.id if opened_by else None,
+                summary=summary.strip(), opened_at=now, last_event_seq=1, opened_by_id=opened_by.id if opened_by else None,
                 violation_rows=[CaseViolation(violation=k.value) for k in sorted(kinds)],
                 assignments=[CaseAssignment(user_id=u.id, assigned_at=now) for u in supervisors])
     session.add(case)
@@ -102,7 +104,7 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
     case.apply_facts(step.facts)
     if ladder.is_closed(step.facts):
         case.closed_at = now
-    event = CaseEvent(case_id=case.id, seq=next_event_seq(session, case.id),
+    event = CaseEvent(case_id=case.id, seq=next_event_seq(case),
                       actor_id=actor.id if actor else None, action=f"case.{trigger}", trigger=trigger,
                       from_state=step.source.value, to_state=step.dest.value, reason=reason.strip(),
                       created_at=now,
@@ -143,16 +145,17 @@ def _step(facts: CaseFacts, trigger: str, inputs: Mapping[str, Any], today: dt.d
         raise ValidationFailed(exc.message, field=exc.field) from None
 
 
-def _close_deadlines(session: Session, case: Case, step: Step, event: CaseEvent, now: dt.datetime) -> list[Deadline]:
+def _close_deadlines(session: Session, case: Case, step: Step, event: CaseEvent, now: dt.datetime) -> list[int]:
+    """Close the open deadlines the step ends, one UPDATE per outcome; return their ids."""
     closed = []
-    for rule_key, outcome in step.closes:
-        rows = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.rule_key == rule_key,
-                                                      Deadline.status == DeadlineStatus.OPEN.value)).all()
-        for row in rows:
-            row.status = DeadlineStatus(outcome).value
-            row.closed_event_id = event.id
-            row.closed_at = now
-            closed.append(row)
+    for outcome in {o for _k, o in step.closes}:
+        keys = [k for k, o in step.closes if o == outcome]
+        closed += session.scalars(
+            update(Deadline)
+            .where(Deadline.case_id == case.id, Deadline.rule_key.in_(keys),
+                   Deadline.status == DeadlineStatus.OPEN.value)
+            .values(status=DeadlineStatus(outcome).value, closed_event_id=event.id, closed_at=now)
+            .returning(Deadline.id)).all()
     return closed
 
 

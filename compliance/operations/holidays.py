@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from compliance.errors import ValidationFailed
 from compliance.models import Case, CaseEvent, Deadline, DeadlineStatus, HolidayOverrideRow, HolidayYear, User
+from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
 from workflows.calendar import DayKind, HolidayOverride
 from workflows.deadlines import Counting, PeriodRule, compute_due
@@ -71,9 +72,8 @@ def recompute_open_deadlines(session: Session, *, actor: User | None, now: dt.da
             fact = _FACT_FOR_RULE.get(row.rule_key)
             if fact and getattr(case, fact) is not None:
                 setattr(case, fact, row.due_on)
-        from compliance.operations.cases import next_event_seq
         session.add(CaseEvent(
-            case_id=case_id, seq=next_event_seq(session, case_id), actor_id=actor.id if actor else None,
+            case_id=case_id, seq=next_event_seq(case), actor_id=actor.id if actor else None,
             action="case.deadlines_recomputed", trigger=None, from_state=case.state, to_state=case.state,
             reason=reason, created_at=now,
             details={"deadlines": [{"id": row.id, "rule": row.rule_key, "from": old.isoformat(),

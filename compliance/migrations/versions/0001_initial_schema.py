@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('opened_by_id', sa.Integer(), nullable=True),
     sa.Column('closed_at', compliance.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('last_event_seq', sa.Integer(), nullable=False),
     sa.Column('visited_on', sa.Date(), nullable=True),
     sa.Column('opinion_issued_on', sa.Date(), nullable=True),
     sa.Column('opinion_reply_due', sa.Date(), nullable=True),

@@ -1,0 +1,122 @@
+"""PostgreSQL: many supervisors firing at one case at once. Exactly one wins each state; the trail stays whole."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from compliance.db import make_engine
+from compliance.errors import Conflict
+from compliance.models import Case, CaseEvent, Deadline, Enterprise, Jurisdiction, JurisdictionLevel, Role, User
+from compliance.operations.cases import fire_trigger, open_case, replay_case, stored_replay
+from compliance.operations.users import create_user
+from compliance.seed import add_jurisdiction
+
+pytestmark = pytest.mark.postgres
+
+CLIENTS = 20
+ROUNDS = 10
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=BEIJING)
+TODAY = "2026-11-24"
+CLIMB = [
+    ("record_visit", {"visited_on": TODAY, "findings": "未建会", "supervisors": ["王芳", "李强"]}),
+    ("issue_opinion", {}),
+    ("record_refusal", {"refused_on": TODAY, "summary": "拒绝"}),
+    ("issue_recommendation", {}),
+    ("demand_payment", {}),
+    ("record_refusal", {"refused_on": TODAY, "summary": "拒绝缴纳"}),
+    ("apply_payment_order", {}),
+    ("request_listing", {}),
+    ("record_listing", {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": TODAY, "reference": "朝人社信〔2026〕9号"}),
+]
+#: What the other clients try at the same moment: a different, also allowed, step.
+RIVALS = [("withdraw", {"reason": "企业注销"}),
+          ("rectify", {"action_taken": "已整改", "rectified_on": TODAY, "attachment_ref": "x.pdf"})]
+
+
+@pytest.fixture
+def committed(database_url):
+    """A real engine (not the rolled-back test session): concurrency needs commits."""
+    engine = make_engine(database_url, pool_size=CLIENTS + 5)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as s:
+        chaoyang = s.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+        tag = uuid.uuid4().hex[:8]
+        street = add_jurisdiction(s, code=f"C{tag}", name=f"并发街道{tag}", level=JurisdictionLevel.STREET,
+                                  parent=chaoyang, federation_name="并发测试总工会", issuer_code=f"京并{tag}工监")
+        users = [create_user(s, login=f"c{tag}_{i}", name=f"并发{i}", password="concurrency!", jurisdiction=street,
+                             roles={Role.SUPERVISOR}) for i in range(CLIENTS)]
+        s.commit()
+        yield factory, street.id, [u.id for u in users]
+    engine.dispose()
+
+
+def _new_case(factory, street_id, user_id, n):
+    from compliance.identifiers import uscc_check_char
+    with factory() as s:
+        body = f"9111010{uuid.uuid4().int % 10**10:010d}"
+        e = Enterprise(uscc=body + uscc_check_char(body), name=f"北京并发测试{n}有限公司", jurisdiction_id=street_id,
+                       monthly_payroll=Decimal("1"))
+        s.add(e)
+        s.flush()
+        s.refresh(e)
+        case = open_case(s, enterprise=e, violations=["unpaid_funds", "no_union"], opened_by=s.get(User, user_id),
+                         now=NOW)
+        s.commit()
+        return case.id
+
+
+def _race(factory, case_id, user_ids, attempts):
+    """All clients read the same version, wait at a barrier, then fire together. Returns (successes, conflicts)."""
+    barrier = threading.Barrier(len(attempts))
+
+    def client(i):
+        trigger, inputs = attempts[i]
+        with factory() as s:
+            version = s.get(Case, case_id).version
+            s.rollback()   # read, then let go: like a form rendered earlier
+            barrier.wait(timeout=30)
+            try:
+                fire_trigger(s, case_id, trigger, inputs, actor=s.get(User, user_ids[i]), now=NOW,
+                             expected_version=version)
+                s.commit()
+                return ("ok", trigger)
+            except Conflict:
+                s.rollback()
+                return ("conflict", trigger)
+
+    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
+        outcomes = list(pool.map(client, range(len(attempts)), timeout=120))
+    return [t for o, t in outcomes if o == "ok"], [t for o, t in outcomes if o == "conflict"]
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_one_winner_per_state_and_a_whole_audit_trail(committed, round_):
+    factory, street_id, user_ids = committed
+    case_id = _new_case(factory, street_id, user_ids[0], round_)
+    for position, (trigger, inputs) in enumerate(CLIMB):
+        # Most clients take the next rung; a few try to close the case instead. Exactly one may win.
+        attempts = [(trigger, inputs)] * (CLIENTS - 2) + RIVALS if position < len(CLIMB) - 1 else [(trigger, inputs)] * CLIENTS
+        wins, conflicts = _race(factory, case_id, user_ids, attempts)
+        assert len(wins) == 1, (position, wins)
+        assert len(conflicts) == len(attempts) - 1
+        if wins[0] != trigger:   # a rival closed the case: the climb ends here, correctly
+            break
+    with factory() as s:
+        case = s.get(Case, case_id)
+        events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)).all()
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert case.last_event_seq == len(events) and case.version == len(events)
+        # Each successful step is there exactly once, in the order the states allow.
+        assert [e.from_state for e in events[1:]] == [e.to_state for e in events[:-1]]
+        open_deadlines = s.scalars(select(Deadline).where(Deadline.case_id == case_id,
+                                                          Deadline.status == "open")).all()
+        assert len(open_deadlines) <= 1
+        assert replay_case(s, case_id) == stored_replay(s, case)
