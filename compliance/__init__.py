@@ -8,7 +8,7 @@ __all__ = ["create_app"]
 
 def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flask:
     """Build an app; refuse to start on an out-of-date schema unless check_schema is False (migration commands)."""
-    from compliance import auth, web
+    from compliance import auth, notices_web, web
     from compliance.config import configure
     from compliance.db import db
     from compliance.errors import DomainError
@@ -23,6 +23,7 @@ def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flas
     babel.init_app(app, locale_selector=lambda: "zh_Hans_CN", timezone_selector=lambda: app.config["TIMEZONE"])
     app.register_blueprint(auth.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(notices_web.bp)
     app.register_error_handler(DomainError, web.handle_domain_error)
     app.jinja_env.filters["beijing"] = web.beijing_time
     if check_schema:

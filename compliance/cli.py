@@ -159,8 +159,9 @@ def serve(host, port, workers):
 
 def register_more_commands() -> None:
     """Later modules add their command groups here (kept import-light for the CLI's start-up)."""
-    from compliance import case_cli, holiday_cli
+    from compliance import case_cli, holiday_cli, notices_cli
     main.add_command(case_cli.case_group)
+    main.add_command(notices_cli.notices_group)
     main.add_command(holiday_cli.holidays_group)
     main.add_command(case_cli.diagram_command)
 

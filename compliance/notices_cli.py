@@ -1,0 +1,164 @@
+"""CLI for notices: list, edit a draft, approve, issue (one or a batch with a progress bar), withdraw."""
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from compliance.clock import to_beijing, utcnow
+from compliance.db import db
+
+
+def _user(login):
+    from compliance.models import User
+    user = db.session.scalar(select(User).where(User.login == login))
+    if user is None:
+        raise click.ClickException(f"没有用户 {login}")
+    return user
+
+
+@click.group("notices")
+def notices_group():
+    """Notices: list, edit, approve, issue, issue-batch, withdraw."""
+
+
+@notices_group.command("list")
+@click.option("--status", type=click.Choice(["draft", "approved", "issued", "rejected", "withdrawn"]), default=None)
+@click.option("--type", "notice_type", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def list_command(status, notice_type, as_json):
+    """List notices, newest first."""
+    import letters
+    from compliance.models import Case, Notice
+    query = select(Notice, Case.reference).join(Case, Case.id == Notice.case_id).order_by(Notice.id.desc())
+    if status:
+        query = query.where(Notice.status == status)
+    if notice_type:
+        query = query.where(Notice.notice_type == notice_type)
+    rows = db.session.execute(query).all()
+    if as_json:
+        click.echo(json.dumps([{"id": n.id, "case": ref, "type": n.notice_type, "status": n.status,
+                                "number": n.number, "version": n.version} for n, ref in rows],
+                              ensure_ascii=False, indent=2))
+        return
+    for n, ref in rows:
+        click.echo(f"{n.id:>6}  {n.status:<9} {letters.NOTICE_TYPES[n.notice_type].title:<24} {n.number or '—':<22} {ref}")
+
+
+def _run(func):
+    from compliance.cli import one_line_errors, require_current_schema
+
+    @one_line_errors
+    def wrapped():
+        require_current_schema()
+        func()
+        db.session.commit()
+    wrapped()
+
+
+@notices_group.command("edit")
+@click.argument("notice_id", type=int)
+@click.option("--by", "login", required=True)
+@click.option("--set", "pairs", multiple=True, help='key=JSON value, e.g. --set \'order_ref={"number": "…"}\'')
+@with_appcontext
+def edit_command(notice_id, login, pairs):
+    """Complete a draft's facts."""
+    from compliance.operations.notices import update_draft
+
+    def run():
+        changes = {}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise click.ClickException(f"“{pair}”应为 key=value")
+            try:
+                changes[key] = json.loads(value)
+            except json.JSONDecodeError:
+                changes[key] = value
+        update_draft(db.session, notice_id, changes, actor=_user(login), now=utcnow())
+        click.echo(f"已修改文书 {notice_id}")
+    _run(run)
+
+
+@notices_group.command("approve")
+@click.argument("notice_id", type=int)
+@click.option("--by", "login", required=True)
+@with_appcontext
+def approve_command(notice_id, login):
+    """Approve a draft (an approver other than the drafter)."""
+    from compliance.operations.notices import approve_notice
+
+    def run():
+        approve_notice(db.session, notice_id, approver=_user(login), now=utcnow())
+        click.echo(f"已审批文书 {notice_id}")
+    _run(run)
+
+
+@notices_group.command("issue")
+@click.argument("notice_id", type=int)
+@click.option("--by", "login", required=True)
+@with_appcontext
+def issue_command(notice_id, login):
+    """Issue one approved notice: number, PDF, archive."""
+    from compliance.documents import document_store
+    from compliance.operations.notices import issue_notice
+
+    def run():
+        notice = issue_notice(db.session, notice_id, actor=_user(login), now=utcnow(), store=document_store())
+        click.echo(f"已签发 {notice.number}  核验码 {notice.verification_code}  SHA-256 {notice.sha256}")
+    _run(run)
+
+
+@notices_group.command("issue-batch")
+@click.option("--by", "login", required=True)
+@click.option("--type", "notice_type", default=None, help="Only this notice type, e.g. payment_demand.")
+@click.option("--workers", type=int, default=None, help="Renderer processes (default: CPU count).")
+@with_appcontext
+def issue_batch_command(login, notice_type, workers):
+    """Issue every approved notice (optionally of one type), rendering in several processes."""
+    from sqlalchemy.orm import sessionmaker
+
+    from compliance.batch import issue_in_batches
+    from compliance.cli import require_current_schema
+    from compliance.documents import document_store
+    from compliance.errors import DomainError
+    from compliance.models import Notice
+    require_current_schema()
+    actor = _user(login)
+    query = select(Notice.id).where(Notice.status == "approved").order_by(Notice.id)
+    if notice_type:
+        query = query.where(Notice.notice_type == notice_type)
+    ids = db.session.scalars(query).all()
+    db.session.rollback()
+    if not ids:
+        click.echo("没有待签发（已审批）的文书。")
+        return
+    factory = sessionmaker(bind=db.engine, expire_on_commit=False)
+    started = utcnow()
+    with click.progressbar(length=len(ids), label=f"签发 {len(ids)} 份文书") as bar:
+        try:
+            numbers = issue_in_batches(factory, ids, actor_id=actor.id, now=utcnow(), store=document_store(),
+                                       workers=workers, on_rendered=bar.update)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+    seconds = (utcnow() - started).total_seconds()
+    click.echo(f"已签发 {len(numbers)} 份（{numbers[0]} … {numbers[-1]}），用时 {seconds:.1f} 秒。")
+
+
+@notices_group.command("withdraw")
+@click.argument("notice_id", type=int)
+@click.option("--by", "login", required=True)
+@click.option("--reason", required=True)
+@with_appcontext
+def withdraw_command(notice_id, login, reason):
+    """Draft a withdrawal notice for an issued notice (it then needs approval and issue)."""
+    from compliance.operations.notices import request_withdrawal
+
+    def run():
+        w = request_withdrawal(db.session, notice_id, actor=_user(login), reason=reason, now=utcnow())
+        click.echo(f"已起草撤回通知（文书 {w.id}），请审批后签发")
+    _run(run)

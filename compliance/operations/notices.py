@@ -1,0 +1,308 @@
+"""Notice operations: edit a draft, approve (four eyes), reject, issue with a gapless number, withdraw.
+
+Issuing is one transaction per batch: lock the notices and their cases, take the numbers (the counter
+row stays locked until commit), render, store the PDFs, write the audit events. Any failure rolls all of
+it back, numbers included, so the next notice gets the number. Rendering can be handed to processes.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import letters
+from compliance.clock import business_date
+from compliance.documents import DocumentStore
+from compliance.errors import Conflict, Forbidden, NotAllowed, NotFound, ValidationFailed
+from compliance.models import Case, CaseEvent, Jurisdiction, Notice, NoticeStatus, Role, StoredDocument, User, next_seq
+from compliance.operations.cases import next_event_seq
+from compliance.snapshots import REFERENCES, plain, resolve_references
+
+#: Facts the system sets; a draft edit may not touch them.
+SYSTEM_FACTS = frozenset({"issued_on", "printed_on", "signatory", "number", "verification"})
+#: Unambiguous characters for verification codes (no 0/O, 1/I/L).
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+
+FACT_LABELS = {
+    "addressee.name": "收文单位", "enterprise.uscc": "统一社会信用代码", "findings": "查明的事实",
+    "rectification_due": "整改期限", "reply_due": "书面答复期限", "signatory.name": "签发人",
+    "arrears.months": "欠缴月份及工资总额", "payment_due": "缴纳期限", "bank.account_no": "收款账号",
+    "opinion_ref": "所依据的监督意见书", "demand_ref": "所依据的催缴通知书", "order_ref": "人社部门责令改正文书",
+    "listing.authority": "列入机关", "listing.reference": "列入文号", "rectified_on": "整改完成日期",
+    "applicant.representative": "申请人法定代表人", "visit.visited_on": "走访日期", "visit.supervisors": "监督员",
+}
+
+Renderer = Callable[[Sequence[tuple[str, dict, str | None, letters.Verification | None]]], list[bytes]]
+
+
+def render_serially(jobs) -> list[bytes]:
+    """Render in this process, one after another."""
+    return [letters.render(key, facts, number=number, verification=verification) for key, facts, number, verification in jobs]
+
+
+def _lock(session: Session, model, ids: Sequence[int]) -> dict[int, Any]:
+    query = select(model).where(model.id.in_(ids)).order_by(model.id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=model)
+    rows = {row.id: row for row in session.scalars(query).unique()}
+    missing = set(ids) - set(rows)
+    if missing:
+        raise NotFound(f"{'文书' if model is Notice else '案件'} {sorted(missing)} 不存在")
+    return rows
+
+
+def _lock_notice(session: Session, notice_id: int, expected_version: int | None) -> Notice:
+    notice = _lock(session, Notice, [notice_id])[notice_id]
+    if expected_version is not None and notice.version != expected_version:
+        raise Conflict(f"文书已被他人修改（您看到的是第 {expected_version} 版，当前为第 {notice.version} 版），请刷新后重试",
+                       expected_version=expected_version, current_version=notice.version)
+    return notice
+
+
+def _audit(session: Session, case: Case, actor: User | None, action: str, now: dt.datetime, notice: Notice,
+           reason: str = "", **details) -> CaseEvent:
+    event = CaseEvent(case_id=case.id, seq=next_event_seq(case), actor_id=actor.id if actor else None,
+                      action=action, trigger=None, from_state=case.state, to_state=case.state, reason=reason,
+                      created_at=now, details=plain({"notice_id": notice.id, "notice_type": notice.notice_type,
+                                                     **details}))
+    session.add(event)
+    return event
+
+
+def _in_scope(user: User, jurisdiction: Jurisdiction) -> bool:
+    return user.jurisdiction.contains(jurisdiction)
+
+
+def _title(notice: Notice) -> str:
+    return letters.NOTICE_TYPES[notice.notice_type].title
+
+
+def _check_renderable(notice_type: str, facts: Mapping) -> None:
+    """Every required fact present and every character covered by a bundled font, or a clear refusal."""
+    kind = letters.NOTICE_TYPES[notice_type]
+    missing = letters.missing_facts(kind, facts)
+    if missing:
+        raise ValidationFailed(f"{kind.title}缺少：{'、'.join(FACT_LABELS.get(m, m) for m in missing)}",
+                               field="snapshot", missing=list(missing))
+    try:
+        letters.check_glyphs(facts)
+    except letters.MissingGlyph as exc:
+        raise ValidationFailed(f"{kind.title}含有无法排印的字符：{exc}。请核对后修改（未占用文号）",
+                               field="snapshot") from None
+
+
+def _merge(target: dict, changes: Mapping) -> None:
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = plain(value)
+
+
+def update_draft(session: Session, notice_id: int, changes: Mapping[str, Any], *, actor: User, now: dt.datetime,
+                 expected_version: int | None = None) -> Notice:
+    """Complete or correct a draft's facts (nested keys merge); approved and issued notices are frozen."""
+    notice = _lock_notice(session, notice_id, expected_version)
+    if notice.status != NoticeStatus.DRAFT.value:
+        raise NotAllowed(f"文书已{NoticeStatus(notice.status).label}，不能再修改")
+    forbidden = SYSTEM_FACTS & set(changes)
+    if forbidden:
+        raise ValidationFailed(f"以下内容由系统在审批、签发时填写，不能修改：{'、'.join(sorted(forbidden))}", field="snapshot")
+    snapshot = copy.deepcopy(notice.snapshot)
+    _merge(snapshot, changes)
+    notice.snapshot = snapshot
+    case = _lock(session, Case, [notice.case_id])[notice.case_id]
+    _audit(session, case, actor, "notice.draft_updated", now, notice, changed=sorted(changes))
+    session.flush()
+    return notice
+
+
+def approve_notice(session: Session, notice_id: int, *, approver: User, now: dt.datetime,
+                   expected_version: int | None = None) -> Notice:
+    """A leader who did not draft it approves; the signatory is set and the facts must be complete."""
+    notice = _lock_notice(session, notice_id, expected_version)
+    if notice.status != NoticeStatus.DRAFT.value:
+        raise NotAllowed(f"只有草稿可以审批，该文书{NoticeStatus(notice.status).label}")
+    issuer = session.get(Jurisdiction, notice.issuer_id)
+    if not approver.has_role(Role.APPROVER):
+        raise Forbidden("只有监督委员会主任、副主任（审批领导）可以审批文书")
+    if not _in_scope(approver, issuer):
+        raise Forbidden(f"您不能审批{issuer.committee_name}的文书")
+    if notice.drafted_by_id == approver.id:
+        raise NotAllowed("文书须由起草人以外的审批领导审批")
+    facts = copy.deepcopy(notice.snapshot)
+    references = resolve_references(session, notice)
+    if references is None:
+        cited = letters.NOTICE_TYPES[REFERENCES[notice.notice_type][1]].title
+        raise NotAllowed(f"须先签发本案的{cited}，才能审批此文书")
+    facts.update(references)
+    facts["signatory"] = {"name": approver.name, "title": (issuer.letterhead or {}).get("signatory_title", "主任")}
+    facts.setdefault("issued_on", business_date(now).isoformat())  # checked now, set again at issue
+    _check_renderable(notice.notice_type, facts)
+    facts.pop("issued_on")
+    notice.snapshot = facts
+    notice.status = NoticeStatus.APPROVED.value
+    notice.approved_by_id, notice.approved_at = approver.id, now
+    case = _lock(session, Case, [notice.case_id])[notice.case_id]
+    _audit(session, case, approver, "notice.approved", now, notice)
+    session.flush()
+    return notice
+
+
+def reject_notice(session: Session, notice_id: int, *, approver: User, reason: str, now: dt.datetime,
+                  expected_version: int | None = None) -> Notice:
+    """Send a draft back; it never gets a number, so no gap appears."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("退回须说明理由", field="reason")
+    notice = _lock_notice(session, notice_id, expected_version)
+    if notice.status not in (NoticeStatus.DRAFT.value, NoticeStatus.APPROVED.value):
+        raise NotAllowed(f"该文书{NoticeStatus(notice.status).label}，不能退回")
+    if not approver.has_role(Role.APPROVER) or not _in_scope(approver, session.get(Jurisdiction, notice.issuer_id)):
+        raise Forbidden("只有本会审批领导可以退回文书")
+    notice.status, notice.rejection_reason = NoticeStatus.REJECTED.value, reason
+    case = _lock(session, Case, [notice.case_id])[notice.case_id]
+    _audit(session, case, approver, "notice.rejected", now, notice, reason=reason)
+    session.flush()
+    return notice
+
+
+def _verification_code(session: Session) -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if session.scalar(select(Notice.id).where(Notice.verification_code == code)) is None:
+            return code
+
+
+def _public_base() -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL", "") if has_app_context() else ""
+    return (base or "http://127.0.0.1:5000").rstrip("/")
+
+
+def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, now: dt.datetime,
+                  store: DocumentStore, render: Renderer = render_serially,
+                  public_base: str | None = None) -> list[Notice]:
+    """Issue approved notices: numbers, PDFs, archive rows and audit events in the caller's one transaction."""
+    if not notice_ids:
+        return []
+    notices = _lock(session, Notice, sorted(set(notice_ids)))
+    for notice in notices.values():
+        if notice.status != NoticeStatus.APPROVED.value:
+            raise NotAllowed(f"文书 {notice.id}（{_title(notice)}）{NoticeStatus(notice.status).label}，须先审批才能签发")
+        issuer = session.get(Jurisdiction, notice.issuer_id)
+        if not (actor.has_role(Role.SUPERVISOR) or actor.has_role(Role.APPROVER)) or not _in_scope(actor, issuer):
+            raise Forbidden(f"您不能签发{issuer.committee_name}的文书")
+    cases = _lock(session, Case, sorted({n.case_id for n in notices.values()}))
+    today = business_date(now)
+    base = (public_base or _public_base()).rstrip("/")
+    # Final facts first, checked before any number is taken.
+    ordered = sorted(notices.values(), key=lambda n: (n.issuer_id, n.notice_type, n.id))
+    finals = {}
+    for notice in ordered:
+        facts = copy.deepcopy(notice.snapshot)
+        references = resolve_references(session, notice)
+        if references is None:
+            raise NotAllowed(f"文书 {notice.id} 所依据的文书尚未签发")
+        facts.update(references)
+        facts["issued_on"] = facts["printed_on"] = today.isoformat()
+        _check_renderable(notice.notice_type, facts)
+        finals[notice.id] = facts
+    # Numbers, in a fixed (issuer, type) order so concurrent batches take counter locks alike.
+    jobs = []
+    for notice in ordered:
+        issuer = session.get(Jurisdiction, notice.issuer_id)
+        kind = letters.NOTICE_TYPES[notice.notice_type]
+        seq = next_seq(session, issuer.id, notice.notice_type, today.year)
+        notice.year, notice.seq = today.year, seq
+        notice.number = letters.format_number(issuer.issuer_code, kind.type_code, today.year, seq)
+        notice.verification_code = _verification_code(session)
+        verification = letters.Verification(code=notice.verification_code,
+                                            url=f"{base}/verify/{notice.verification_code}")
+        finals[notice.id]["verification"] = {"code": verification.code, "url": verification.url}
+        jobs.append((notice.notice_type, finals[notice.id], notice.number, verification))
+    pdfs = render(jobs)
+    for notice, pdf in zip(ordered, pdfs, strict=True):
+        sha, relpath = store.put(pdf)
+        if session.get(StoredDocument, sha) is None:
+            session.add(StoredDocument(sha256=sha, size=len(pdf), path=relpath, created_at=now))
+        session.flush()
+        notice.sha256 = sha
+        notice.snapshot = finals[notice.id]
+        notice.template_version = letters.NOTICE_TYPES[notice.notice_type].template_version
+        notice.status = NoticeStatus.ISSUED.value
+        notice.issued_by_id, notice.issued_at = actor.id, now
+        case = cases[notice.case_id]
+        _audit(session, case, actor, "notice.issued", now, notice, number=notice.number, sha256=sha)
+        if notice.withdraws_id is not None:
+            original = session.get(Notice, notice.withdraws_id)
+            original.status = NoticeStatus.WITHDRAWN.value
+            _audit(session, case, actor, "notice.withdrawn", now, original, number=original.number,
+                   by_number=notice.number)
+    session.flush()
+    return ordered
+
+
+def issue_notice(session: Session, notice_id: int, *, actor: User, now: dt.datetime, store: DocumentStore,
+                 expected_version: int | None = None, **kw) -> Notice:
+    """Issue one approved notice."""
+    _lock_notice(session, notice_id, expected_version)
+    return issue_notices(session, [notice_id], actor=actor, now=now, store=store, **kw)[0]
+
+
+def request_withdrawal(session: Session, notice_id: int, *, actor: User, reason: str, now: dt.datetime) -> Notice:
+    """Draft a withdrawal notice (撤回/作废) for an issued notice; the original stays archived as it was."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("撤回文书须说明理由", field="reason")
+    original = _lock_notice(session, notice_id, None)
+    if original.status != NoticeStatus.ISSUED.value:
+        raise NotAllowed(f"只能撤回已签发的文书，该文书{NoticeStatus(original.status).label}")
+    pending = session.scalar(select(Notice.id).where(Notice.withdraws_id == original.id,
+                                                     Notice.status.in_([NoticeStatus.DRAFT.value,
+                                                                        NoticeStatus.APPROVED.value])))
+    if pending is not None:
+        raise NotAllowed(f"该文书已有待签发的撤回通知（文书 {pending}）")
+    snap = original.snapshot
+    facts = {key: copy.deepcopy(snap[key]) for key in ("issuer", "addressee", "enterprise", "case", "cc", "printed_by")
+             if key in snap}
+    facts.update(original={"number": original.number, "title": _title(original), "issued_on": snap.get("issued_on")},
+                 reason=reason)
+    withdrawal = Notice(case_id=original.case_id, notice_type="withdrawal", status=NoticeStatus.DRAFT.value,
+                        issuer_id=original.issuer_id, snapshot=facts, drafted_by_id=actor.id, drafted_at=now,
+                        withdraws_id=original.id)
+    session.add(withdrawal)
+    session.flush()
+    case = _lock(session, Case, [original.case_id])[original.case_id]
+    _audit(session, case, actor, "notice.withdrawal_drafted", now, withdrawal, reason=reason,
+           withdraws=original.number)
+    session.flush()
+    return withdrawal
+
+
+def preview_pdf(notice: Notice, *, today: dt.date | None = None) -> bytes:
+    """A watermarked preview (草稿) of a draft or approved notice, never with a number.
+
+    Facts still missing print as 【待填写：…】 so the drafter sees what approval will ask for.
+    """
+    facts = copy.deepcopy(notice.snapshot)
+    facts.setdefault("issued_on", (today or business_date(notice.drafted_at)).isoformat())
+    for dotted in letters.missing_facts(letters.NOTICE_TYPES[notice.notice_type], facts):
+        _set_dotted(facts, dotted, f"【待填写：{FACT_LABELS.get(dotted, dotted)}】")
+    return letters.render(notice.notice_type, facts, number=None, verification=None, preview=True)
+
+
+def _set_dotted(facts: dict, dotted: str, value: str) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        if not isinstance(facts.get(part), dict):
+            facts[part] = {}
+        facts = facts[part]
+    existing = facts.get(leaf)
+    facts[leaf] = [value] if isinstance(existing, list) else value
