@@ -14,6 +14,7 @@ def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flas
     from compliance.errors import DomainError
     from compliance.extensions import babel, csrf, login_manager
     from compliance.migrate import ensure_schema_current
+    from sqlalchemy.orm.exc import StaleDataError
 
     app = Flask(__name__, instance_relative_config=True)
     configure(app, config)
@@ -25,6 +26,7 @@ def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flas
     app.register_blueprint(web.bp)
     app.register_blueprint(notices_web.bp)
     app.register_error_handler(DomainError, web.handle_domain_error)
+    app.register_error_handler(StaleDataError, web.handle_stale_data)
     app.jinja_env.filters["beijing"] = web.beijing_time
     if check_schema:
         ensure_schema_current(app)

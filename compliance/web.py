@@ -63,3 +63,9 @@ def handle_domain_error(err: DomainError):
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return jsonify(err.to_dict()), err.status
     return render_template("error.html", error=err), err.status
+
+
+def handle_stale_data(_exc):
+    """Two writers raced past the version check (the loser's flush found the row changed): a conflict."""
+    from compliance.errors import Conflict
+    return handle_domain_error(Conflict("记录已被他人修改，请刷新后重试"))

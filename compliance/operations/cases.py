@@ -45,7 +45,7 @@ def _lock_case(session: Session, case_id: int) -> Case:
 
 def next_event_seq(case: Case) -> int:
     """Hand out the case's next audit sequence number (the caller holds the case row)."""
-    case.last_event_seq += 1 if case.last_event_seq < 3 else 2
+    case.last_event_seq += 1
     return case.last_event_seq
 
 
