@@ -24,12 +24,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     results = []
     for module in discover():
-        for name, func in module.BENCHMARKS.items():
-            if not name.startswith(args.only):
+        groups = getattr(module, "BENCHMARKS", None)
+        if groups is None:   # a module with one benchmarks() function: its figures share the module's prefix
+            groups = {module.__name__.removeprefix("bench.bench_") + ".": module.benchmarks}
+        for name, func in groups.items():
+            if not (name.startswith(args.only) or args.only.startswith(name)):
                 continue
             started = time.perf_counter()
             print(f"… {name}", file=sys.stderr, flush=True)
             for figure in func():
+                if not figure["bench"].startswith(args.only):
+                    continue
                 results.append(figure)
                 print(json.dumps(figure, ensure_ascii=False), flush=True)
             print(f"  ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)

@@ -1,0 +1,115 @@
+"""Issuing notices through the operation layer: one 监督意见书 (median), and a 1,000-notice batch."""
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import tempfile
+import time
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from bench.database import bench_database
+
+NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+SINGLE_RUNS = 25
+BATCH = 1000
+
+
+def _approved_opinions(factory, n):
+    """n cases at the opinion rung, each with an approved 监督意见书 draft (not timed)."""
+    from compliance.identifiers import uscc_check_char
+    from compliance.models import Enterprise, Jurisdiction, Role
+    from compliance.operations.cases import fire_trigger, open_case
+    from compliance.operations.notices import approve_notice
+    from compliance.operations.users import create_user
+    with factory() as s:
+        j = s.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+        tag = uuid.uuid4().hex[:6]
+        drafter = create_user(s, login=f"d{tag}", name="刘洋", password="bench-password", jurisdiction=j,
+                              roles={Role.SUPERVISOR})
+        chair = create_user(s, login=f"a{tag}", name="张国栋", password="bench-password", jurisdiction=j,
+                            roles={Role.APPROVER})
+        ids = []
+        for i in range(n):
+            body = f"9111010{uuid.uuid4().int % 10**10:010d}"
+            e = Enterprise(uscc=body + uscc_check_char(body), name=f"北京京华智造科技{i}有限公司", jurisdiction=j,
+                           address="北京市朝阳区酒仙桥路10号院3号楼5层", legal_representative="陈建国",
+                           monthly_payroll=Decimal("1286400.00"))
+            s.add(e)
+            s.flush()
+            case = open_case(s, enterprise=e, violations=["no_union"], opened_by=drafter, now=NOW)
+            fire_trigger(s, case.id, "record_visit", {"visited_on": "2026-11-20",
+                                                      "findings": "你单位现有职工186人，已达到应当建立基层工会委员会的条件，但至今未建立工会。",
+                                                      "supervisors": ["刘洋（京朝监0231）", "赵敏（京朝监0187）"]},
+                         actor=drafter, now=NOW)
+            [notice] = fire_trigger(s, case.id, "issue_opinion", {}, actor=drafter, now=NOW).notices
+            approve_notice(s, notice.id, approver=chair, now=NOW)
+            ids.append(notice.id)
+        s.commit()
+        return drafter.id, ids
+
+
+def _naive_reference_ms():
+    from bench.bench_letters import _naive_available, _time_naive
+    return _time_naive(3)[0] if _naive_available() else None
+
+
+def issue_single():
+    """Median ms to render and issue one 监督意见书 (number, PDF, store, audit, commit)."""
+    from compliance.db import make_engine
+    from compliance.documents import DocumentStore
+    from compliance.models import User
+    from compliance.operations.notices import issue_notice
+    with bench_database() as (url, label), tempfile.TemporaryDirectory() as docs:
+        engine = make_engine(url)
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        actor_id, ids = _approved_opinions(factory, SINGLE_RUNS + 3)
+        store = DocumentStore(docs)
+        times = []
+        for i, notice_id in enumerate(ids):
+            started = time.perf_counter()
+            with factory() as s:
+                issue_notice(s, notice_id, actor=s.get(User, actor_id), now=NOW, store=store,
+                             public_base="https://verify.example.org")
+                s.commit()
+            if i >= 3:   # the first ones warm fonts and caches
+                times.append(time.perf_counter() - started)
+        engine.dispose()
+    fast = statistics.median(times) * 1000
+    naive = _naive_reference_ms()
+    return [{"bench": f"notices.issue_opinion_ms.{label}", "value": round(fast, 1), "unit": "ms",
+             "reference": None if naive is None else round(naive, 1),
+             "ratio": None if naive is None else round(naive / fast, 1),
+             "goal": "≤ 100 ms median; ≥ 30× faster than the naive system-font render (reference)"}]
+
+
+def issue_batch():
+    """1,000 approved notices issued by the batch command's path: renderer processes, a transaction per chunk."""
+    import os
+
+    from bench.bench_letters import render_many
+    from compliance.batch import issue_in_batches
+    from compliance.db import make_engine
+    from compliance.documents import DocumentStore
+    with bench_database() as (url, label), tempfile.TemporaryDirectory() as docs:
+        engine = make_engine(url)
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        actor_id, ids = _approved_opinions(factory, BATCH)
+        started = time.perf_counter()
+        numbers = issue_in_batches(factory, ids, actor_id=actor_id, now=NOW, store=DocumentStore(docs))
+        seconds = time.perf_counter() - started
+        engine.dispose()
+    assert len(set(numbers)) == BATCH
+    render_many(2)
+    _pdfs, serial_seconds = render_many(50)
+    serial_rate = 50 / serial_seconds
+    rate = BATCH / seconds
+    return [{"bench": f"notices.batch_1000_per_s.{label}", "value": round(rate, 1), "unit": "notices/s",
+             "reference": round(serial_rate, 1), "ratio": round(rate / serial_rate, 2),
+             "goal": f"reported; reference = one process rendering serially, no database ({os.cpu_count()} CPUs)"}]
+
+
+BENCHMARKS = {"notices.issue_opinion_ms": issue_single, "notices.batch_1000_per_s": issue_batch}

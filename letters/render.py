@@ -1,0 +1,260 @@
+"""Facts → sandboxed Jinja → HTML → WeasyPrint PDF, with bundled assets only."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import unquote, urlsplit
+
+import qrcode
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from . import law, typefaces
+from .arrears import compute_arrears
+from .formatting import cn_date, cn_month, cn_ordinal, money, money_upper
+from .glyphs import MissingGlyph, check_glyphs, fact_text
+from .notices import LETTERS_DIR, NOTICE_TYPES, NoticeType, Verification, require_facts
+
+MEMORY_SCHEME = 'letters-mem'
+_ALLOWED_SUFFIXES = {'.ttf': 'font/ttf', '.otf': 'font/otf', '.css': 'text/css',
+                     '.svg': 'image/svg+xml'}
+_MEMORY_TYPES = {'.ttf': 'font/ttf', '.png': 'image/png'}
+QR_NAME = 'qr.png'
+DRAFT_NUMBER = '（草稿，发文字号于签发时编定）'
+# Character width of the text block: 28 characters on 156 mm (GB/T 9704 7.1).
+TEXT_WIDTH_PT = 156 / 25.4 * 72
+
+
+class FetchRefused(ValueError):
+    """The notice asked for a resource outside the letters bundle."""
+
+
+class BundleFetcher(URLFetcher):
+    """Serves files inside letters/ (fonts, css) and this document's in-memory fonts; nothing else.
+
+    http(s), data:, file:// outside the bundle and every other scheme are refused, and a refusal
+    stops the rendering (``fail_on_errors``) rather than leaving a hole in the document.
+    """
+
+    def __init__(self, memory: Mapping[str, bytes] | None = None):
+        super().__init__(fail_on_errors=True)
+        self._memory = dict(memory or {})
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        if parts.scheme == MEMORY_SCHEME and parts.path in self._memory:
+            suffix = Path(parts.path).suffix
+            return URLFetcherResponse(url, self._memory[parts.path],
+                                      {'Content-Type': _MEMORY_TYPES.get(suffix, 'font/ttf')})
+        if parts.scheme == 'file' and parts.netloc in ('', 'localhost'):
+            path = Path(unquote(parts.path)).resolve()
+            if (path.is_relative_to(LETTERS_DIR) and path.suffix in _ALLOWED_SUFFIXES
+                    and path.is_file()):
+                return URLFetcherResponse(path.as_uri(), path.read_bytes(),
+                                          {'Content-Type': _ALLOWED_SUFFIXES[path.suffix]})
+        raise FetchRefused(f'refused to fetch {url!r}: only bundled letters assets are served')
+
+
+# ------------------------------------------------------------------------------------------
+# Templates
+
+def _env() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(LETTERS_DIR)), autoescape=True, undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    env.filters.update(cn_date=cn_date, cn_month=cn_month, cn_ordinal=cn_ordinal, money=money,
+                       money_upper=money_upper,
+                       join_cn=lambda items, sep='、': sep.join(str(i) for i in items))
+    return env
+
+
+ENV = _env()
+
+
+def plain(value):
+    """A JSON round-trip: templates only ever see dicts, lists, strings, numbers."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _arrears_view(arrears: Mapping) -> dict:
+    statement = compute_arrears(arrears['months'], arrears['computed_on'])
+    return {
+        'computed_on': statement.computed_on.isoformat(),
+        'lines': [{
+            'month': line.month, 'payroll': money(line.payroll),
+            'funds_due': money(line.funds_due), 'paid': money(line.paid),
+            'owed': money(line.owed), 'due_on': line.due_on.isoformat(),
+            'days_late': line.days_late, 'late_fee': money(line.late_fee),
+        } for line in statement.lines],
+        'first_month': statement.lines[0].month if statement.lines else '',
+        'last_month': statement.lines[-1].month if statement.lines else '',
+        'total_owed': money(statement.total_owed),
+        'total_late_fee': money(statement.total_late_fee),
+        'total': money(statement.total),
+        'total_upper': money_upper(statement.total),
+        'total_owed_upper': money_upper(statement.total_owed),
+    }
+
+
+def qr_png(data: str) -> bytes:
+    """QR code as a 1-bit PNG, generated here (WeasyPrint draws a bitmap far faster than the
+    equivalent SVG path)."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=4, border=1)
+    code.add_data(data)
+    code.make(fit=True)
+    out = io.BytesIO()
+    code.make_image().save(out, format='PNG')
+    return out.getvalue()
+
+
+def mark_size_pt(mark: str) -> float:
+    """Largest size (≤ 30 pt) at which the issuer mark fits on one line of the text block."""
+    return round(min(30.0, TEXT_WIDTH_PT * 0.97 / max(len(mark), 1)), 1)
+
+
+def build_context(notice_type: NoticeType, facts: Mapping, number: str | None,
+                  verification: Verification | None, preview: bool) -> dict:
+    facts = plain(facts)
+    context = {
+        'notice': {'key': notice_type.key, 'title': notice_type.title,
+                   'type_code': notice_type.type_code,
+                   'template_version': notice_type.template_version},
+        'facts': facts,
+        'number': number or DRAFT_NUMBER,
+        'is_preview': preview,
+        'mark_pt': mark_size_pt(facts['issuer']['mark']),
+        'verification': None,
+        'arrears': _arrears_view(facts['arrears']) if 'arrears' in facts else None,
+    }
+    views, basis = law.violation_views(facts.get('case', {}).get('violations'),
+                                       facts.get('legal_basis'))
+    context.update(violations=views, legal_basis=basis, law={
+        'art21': law.ART_21, 'art28': law.ART_28, 'art57': law.ART_57, 'art63': law.ART_63,
+        'art64': law.ART_64, 'art66': law.ART_66, 'payment_order': law.PAYMENT_ORDER,
+        'tu_law': law.TU_LAW, 'bj_measures': law.BJ_MEASURES})
+    if verification is not None:
+        context['verification'] = {'code': verification.code, 'url': verification.url,
+                                   'qr': f'{MEMORY_SCHEME}:{QR_NAME}'}
+    return context
+
+
+_TAG = re.compile(r'<(script|style)\b.*?</\1>|<svg\b.*?</svg>|<[^>]+>', re.S | re.I)
+
+
+def visible_text(markup: str) -> str:
+    return html.unescape(_TAG.sub(' ', markup))
+
+
+def render_html(key: str, facts: Mapping, *, number: str | None,
+                verification: Verification | None, preview: bool = False) -> str:
+    notice_type = _notice_type(key)
+    _check_arguments(number, preview)
+    require_facts(notice_type, facts)
+    context = build_context(notice_type, facts, number, verification, preview)
+    return ENV.get_template(f'{key}/template.html').render(context)
+
+
+def _notice_type(key: str) -> NoticeType:
+    try:
+        return NOTICE_TYPES[key]
+    except KeyError:
+        raise ValueError(f'unknown notice type {key!r}') from None
+
+
+def _check_arguments(number, preview):
+    if preview and number is not None:
+        raise ValueError('a preview carries no number: pass number=None')
+    if not preview and not number:
+        raise ValueError('an issued notice needs its number (or render a preview)')
+
+
+# ------------------------------------------------------------------------------------------
+# WeasyPrint state reused across renders (per thread: FontConfiguration is not thread-safe)
+
+def _font_face_css(faces) -> str:
+    return '\n'.join(
+        f'@font-face {{ font-family: "{face.family}"; src: url("{url}"); }}'
+        for face, url in faces)
+
+
+FAST_FONT_CSS = _font_face_css((face, face.path.as_uri()) for face in typefaces.FAST_FACES)
+NOTICE_CSS_PATH = LETTERS_DIR / 'templates' / 'notice.css'
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.fetcher = BundleFetcher()
+        self.font_config = FontConfiguration()
+        self.font_css = CSS(string=FAST_FONT_CSS, font_config=self.font_config,
+                            url_fetcher=self.fetcher)
+        self.notice_css = CSS(filename=str(NOTICE_CSS_PATH), url_fetcher=self.fetcher)
+
+
+_state: _State | None = None
+_state_lock = threading.Lock()
+
+
+def _shared() -> _State:
+    global _state
+    if _state is None:
+        with _state_lock:
+            if _state is None:
+                typefaces.install_fast_subsetter()
+                _state = _State()
+    return _state
+
+
+def _write_pdf(markup: str, memory: dict[str, bytes]) -> bytes:
+    state = _shared()
+    base_url = LETTERS_DIR.as_uri() + '/'
+    fetcher = BundleFetcher(memory) if memory else state.fetcher
+    needed = typefaces.fallback_split(visible_text(markup))
+    if not needed:
+        document = HTML(string=markup, base_url=base_url, url_fetcher=fetcher)
+        return document.write_pdf(stylesheets=[state.font_css, state.notice_css],
+                                  font_config=state.font_config)
+    # Rare characters: a fresh font configuration with per-document micro fonts, so the shared
+    # one never grows with one-off fonts.
+    memory, faces = dict(memory), []
+    for face, codes in needed.items():
+        data = typefaces.build_fallback_font(face, codes)
+        name = f'{face.role}-{hashlib.sha256(data).hexdigest()[:16]}.ttf'
+        memory[name] = data
+        faces.append((face, f'{MEMORY_SCHEME}:{name}'))
+    fetcher = BundleFetcher(memory)
+    font_config = FontConfiguration()
+    stylesheets = [
+        CSS(string=FAST_FONT_CSS, font_config=font_config, url_fetcher=fetcher),
+        CSS(string=_font_face_css(faces), font_config=font_config, url_fetcher=fetcher),
+        state.notice_css,
+    ]
+    document = HTML(string=markup, base_url=base_url, url_fetcher=fetcher)
+    return document.write_pdf(stylesheets=stylesheets, font_config=font_config)
+
+
+def render(key: str, facts: Mapping, *, number: str | None,
+           verification: Verification | None, preview: bool = False) -> bytes:
+    """The notice as PDF bytes. Raises MissingFacts / MissingGlyph before any layout work."""
+    notice_type = _notice_type(key)
+    _check_arguments(number, preview)
+    require_facts(notice_type, facts)
+    extra = (verification.code, verification.url) if verification else ()
+    check_glyphs('\n'.join([fact_text(facts), number or '', *extra]))
+    context = build_context(notice_type, facts, number, verification, preview)
+    markup = ENV.get_template(f'{key}/template.html').render(context)
+    missing = typefaces.uncovered(visible_text(markup))
+    if missing:  # template text itself; the font build covers it, so this is a bug guard
+        raise MissingGlyph(missing)
+    memory = {QR_NAME: qr_png(verification.url)} if verification else {}
+    return _write_pdf(markup, memory)
+
