@@ -28,6 +28,8 @@ def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flas
     app.register_error_handler(DomainError, web.handle_domain_error)
     app.register_error_handler(StaleDataError, web.handle_stale_data)
     app.jinja_env.filters["beijing"] = web.beijing_time
+    app.jinja_env.filters["state_label"] = web.state_label
+    app.jinja_env.filters["notice_title"] = web.notice_title
     if check_schema:
         ensure_schema_current(app)
     return app

@@ -64,7 +64,15 @@ def _at(day: str, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=BEIJING).astimezone(dt.timezone.utc)
 
 
-def load_demo(session: Session) -> str | None:
+def _demo_letterhead(j: Jurisdiction) -> dict:
+    """Invented letterhead details (address, contact, bank) so demo notices print complete."""
+    return {"address": f"北京市{j.name}示例路1号（演示地址）", "contact": "办公室，010-0000 0000（演示）",
+            "phone": "010-0000 0000", "chair": "刘红",
+            "bank": {"account_name": j.federation_name, "bank": "示例银行北京分行（演示）",
+                     "account_no": "0000 0000 0000 0000 000"}}
+
+
+def load_demo(session: Session, store=None, now: dt.datetime | None = None) -> str | None:
     """Load the demo set once; return a summary, or None when it is already there (no-op)."""
     if session.scalar(select(User.id).where(User.login == "admin")) is not None:
         return None
@@ -75,6 +83,8 @@ def load_demo(session: Session) -> str | None:
         by_code[code] = add_jurisdiction(session, code=code, name=name, level=JurisdictionLevel.STREET,
                                          parent=parent, federation_name=f"{parent.name}{name}总工会",
                                          issuer_code=issuer)
+    for j in by_code.values():
+        j.letterhead = _demo_letterhead(j)
     users = {}
     for login, name, code, roles, number in DEMO_USERS:
         users[login] = create_user(session, login=login, name=name, password=DEMO_PASSWORD,
@@ -91,7 +101,24 @@ def load_demo(session: Session) -> str | None:
         enterprises.append(e)
     session.flush()
     cases = _demo_cases(session, enterprises, users)
-    return f"辖区 {len(STREETS)} 个街道、用户 {len(users)} 名、企业 {len(enterprises)} 家、案件 {cases} 件"
+    issued = _demo_notices(session, users, store, now or _at("2026-11-24")) if store is not None else 0
+    return (f"辖区 {len(STREETS)} 个街道、用户 {len(users)} 名、企业 {len(enterprises)} 家、案件 {cases} 件、"
+            f"已签发文书 {issued} 份")
+
+
+def _demo_notices(session: Session, users: dict[str, User], store, now: dt.datetime) -> int:
+    """Approve and issue the first drafts of the Chaoyang cases, so the demo has PDFs to open and verify."""
+    from compliance.models import Case, Notice
+    from compliance.operations.notices import approve_notice, issue_notice
+    chair, sun = users["chaoyang.chair"], users["chaoyang.sun"]
+    drafts = session.scalars(select(Notice).join(Case, Case.id == Notice.case_id)
+                             .where(Notice.status == "draft", Notice.drafted_by_id == sun.id,
+                                    Notice.notice_type.in_(["visit", "opinion"]))
+                             .order_by(Notice.id)).all()
+    for notice in drafts:
+        approve_notice(session, notice.id, approver=chair, now=now)
+        issue_notice(session, notice.id, actor=sun, now=now, store=store)
+    return len(drafts)
 
 
 def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str, User]) -> int:

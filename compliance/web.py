@@ -1,7 +1,7 @@
 """The supervisors' pages: load, check access, call an operation, render."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, text
 
@@ -42,6 +42,22 @@ def cases():
     return render_template("cases.html", cases=rows, total=total, page=page, page_size=PAGE_SIZE)
 
 
+@bp.route("/cases/<int:case_id>")
+@login_required
+def case_detail(case_id: int):
+    """One case: where it stands, what may happen next (and why not), deadlines, notices, history."""
+    from compliance.clock import utcnow
+    from compliance.models import Notice
+    from compliance.operations.cases import case_deadlines, case_history, case_options
+    case = db.session.get(Case, case_id)
+    if case is None or not current_user.jurisdiction.contains(case.jurisdiction):
+        abort(404)  # out of scope looks the same as absent
+    notices = db.session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)).all()
+    return render_template("case.html", case=case, options=case_options(db.session, case, now=utcnow()),
+                           deadlines=case_deadlines(db.session, case.id), events=case_history(db.session, case.id),
+                           notices=notices)
+
+
 @bp.route("/enterprises")
 @login_required
 def enterprises():
@@ -55,6 +71,16 @@ def enterprises():
 def beijing_time(ts, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Template filter: a stored UTC timestamp as Beijing wall time."""
     return to_beijing(ts).strftime(fmt) if ts is not None else ""
+
+
+def state_label(value: str | None) -> str:
+    from workflows.ladder import State
+    return State(value).label if value else "—"
+
+
+def notice_title(notice_type: str) -> str:
+    import letters
+    return letters.NOTICE_TYPES[notice_type].title
 
 
 def handle_domain_error(err: DomainError):

@@ -64,3 +64,23 @@ def test_city_user_sees_every_district(client, session, make_user, make_case):
 def test_login_redirects_only_to_local_paths(client, supervisor, target, expected):
     res = client.post(f"/login?next={target}", data={"login": supervisor.login, "password": "correct horse battery"})
     assert res.status_code == 302 and res.headers["Location"] == expected
+
+
+def test_case_page_shows_deadlines_options_and_notices(client, session, make_case, supervisor, now):
+    from compliance.operations.cases import fire_trigger
+    case = make_case()
+    fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-11-24", "findings": "未建会",
+                                                    "supervisors": ["王芳", "李强"]}, actor=supervisor, now=now)
+    login(client, supervisor.login)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert case.reference in page and "已走访宣讲" in page
+    assert "2026-12-24" in page                      # visit rectification period: 30 days
+    assert "发出监督意见书" in page                    # the next rung, allowed
+    assert "工会劳动法律监督宣讲告知书" in page and "预览" in page
+
+
+def test_case_page_out_of_scope_is_404(client, session, make_case, make_user):
+    case = make_case()
+    haidian = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110108"))
+    login(client, make_user(jurisdiction=haidian).login)
+    assert client.get(f"/cases/{case.id}").status_code == 404
