@@ -40,6 +40,10 @@ test-postgres: $(STAMP)
 
 ## Benchmarks: `make bench`, or `make bench ONLY=letters.` for the ones whose name starts with it
 bench: $(STAMP)
+	@# The notice benchmarks compare with the naive path: system Noto CJK through fontconfig (Debian's fonts-noto-cjk).
+	@fc-list 2>/dev/null | grep -q "Noto Serif CJK" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >/dev/null; } || \
+	  echo "fonts-noto-cjk not installed: the naive-path reference will be null"
 	$(PY) -m bench $(if $(ONLY),--only $(ONLY),)
 
 diagram: $(STAMP)

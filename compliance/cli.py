@@ -155,6 +155,10 @@ def serve(host, port, workers):
     url = current_app.config["DATABASE_URL"]
     if workers is None:
         workers = 1 if url.startswith("sqlite") else 2 * (os.cpu_count() or 1) + 1
+    # Let go of the database before forking workers: SQLite's write lock must not stay with this process.
+    db.session.rollback()
+    db.session.remove()
+    db.engine.dispose()
     click.echo(f"服务地址 http://{host}:{port}/ （{workers} 个 worker，数据库 {url.split('://')[0]}）")
     run_gunicorn(host=host, port=port, workers=workers)
 
@@ -169,3 +173,7 @@ def register_more_commands() -> None:
 
 
 register_more_commands()
+
+
+if __name__ == "__main__":
+    main()

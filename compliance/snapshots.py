@@ -115,15 +115,20 @@ def _common(case: Case, issuer: Jurisdiction, notice_type: str) -> dict[str, Any
     }
 
 
+_NEEDS_VISIT = frozenset({"visit", "opinion", "recommendation", "listing_request"})
+_NEEDS_REFUSAL = frozenset({"recommendation", "listing_request"})
+
+
 def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Jurisdiction,
                    started: list[Deadline], today: dt.date) -> dict[str, Any]:
     """The facts a notice of this type is rendered from, as far as the case file knows them now."""
     facts = _common(case, issuer, notice_type)
-    visit = _last_inputs(session, case, "record_visit")
+    # Earlier steps' inputs are read only for the types that print them (this runs inside every step).
+    visit = _last_inputs(session, case, "record_visit") if notice_type in _NEEDS_VISIT else {}
     findings = [visit["findings"]] if visit.get("findings") else []
     visit_facts = {"visited_on": visit.get("visited_on"), "supervisors": visit.get("supervisors", []),
                    "place": case.enterprise.address}
-    refusal = _last_inputs(session, case, "record_refusal")
+    refusal = _last_inputs(session, case, "record_refusal") if notice_type in _NEEDS_REFUSAL else {}
     head = issuer.letterhead or {}
     if notice_type == "visit":
         facts.update(visit=visit_facts, findings=findings,

@@ -187,6 +187,10 @@ def replay_case(session: Session, case_id: int, *, policy: Policy | None = None)
     facts = CaseFacts(state=State.REGISTERED, violations=frozenset(Violation(v) for v in events[0].details["violations"]))
     deadlines: list[list] = []
     for event in events[1:]:
+        restarted = event.details.get("restarted") if event.action == "notice.issued" else None
+        if restarted:   # the letter went out: its period runs from the issue date
+            facts = _replay_restart(facts, deadlines, event.details["notice_type"], restarted, policy)
+            continue
         if event.trigger is None:  # bookkeeping (deadlines recomputed): the replay recomputes on today's calendar
             continue
         step = ladder.fire(facts, event.trigger, event.details["inputs"], dt.date.fromisoformat(
@@ -198,6 +202,18 @@ def replay_case(session: Session, case_id: int, *, policy: Policy | None = None)
         deadlines.extend([due.rule.key, due.start, due.due, DeadlineStatus.OPEN.value] for due in step.starts)
         facts = step.facts
     return Replay(facts=facts, deadlines=tuple(tuple(d) for d in deadlines))
+
+
+def _replay_restart(facts: CaseFacts, deadlines: list[list], notice_type: str, restarted: dict,
+                    policy: Policy) -> CaseFacts:
+    from workflows.issuing import restart_on_issue
+    start = dt.date.fromisoformat(restarted["start"])
+    facts, due = restart_on_issue(facts, notice_type, start, policy.rules[restarted["rule"]], policy.calendar)
+    for d in reversed(deadlines):
+        if d[0] == restarted["rule"] and d[3] == DeadlineStatus.OPEN.value:
+            d[1], d[2] = due.start, due.due
+            break
+    return facts
 
 
 def stored_replay(session: Session, case: Case) -> Replay:

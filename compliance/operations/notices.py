@@ -20,9 +20,13 @@ import letters
 from compliance.clock import business_date
 from compliance.documents import DocumentStore
 from compliance.errors import Conflict, Forbidden, NotAllowed, NotFound, ValidationFailed
-from compliance.models import Case, CaseEvent, Jurisdiction, Notice, NoticeStatus, Role, StoredDocument, User, next_seq
+from compliance.models import (Case, CaseEvent, Deadline, DeadlineStatus, Jurisdiction, Notice, NoticeStatus, Role,
+                               StoredDocument, User, next_seq)
 from compliance.operations.cases import next_event_seq
+from compliance.policy import load_policy
 from compliance.snapshots import REFERENCES, plain, resolve_references
+from workflows.deadlines import Counting, PeriodRule
+from workflows.issuing import RESTARTS, restart_on_issue
 
 #: Facts the system sets; a draft edit may not touch them.
 SYSTEM_FACTS = frozenset({"issued_on", "printed_on", "signatory", "number", "verification"})
@@ -216,6 +220,7 @@ def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, n
         finals[notice.id] = facts
     # Numbers, in a fixed (issuer, type) order so concurrent batches take counter locks alike.
     jobs = []
+    restarts: dict[int, dict] = {}
     for notice in ordered:
         issuer = session.get(Jurisdiction, notice.issuer_id)
         kind = letters.NOTICE_TYPES[notice.notice_type]
@@ -227,6 +232,17 @@ def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, n
                                             url=f"{base}/verify/{notice.verification_code}")
         finals[notice.id]["verification"] = {"code": verification.code, "url": verification.url}
         jobs.append((notice.notice_type, finals[notice.id], notice.number, verification))
+    policy = None
+    for notice in ordered:
+        restart = RESTARTS.get(notice.notice_type)
+        if restart is None:
+            continue
+        policy = policy or load_policy(session)
+        restarted = _restart_deadline(session, cases[notice.case_id], notice, today, policy)
+        if restarted is not None:
+            if restart.fact_key:
+                finals[notice.id][restart.fact_key] = restarted["due"]
+            restarts[notice.id] = restarted
     pdfs = render(jobs)
     for notice, pdf in zip(ordered, pdfs, strict=True):
         sha, relpath = store.put(pdf)
@@ -239,7 +255,8 @@ def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, n
         notice.status = NoticeStatus.ISSUED.value
         notice.issued_by_id, notice.issued_at = actor.id, now
         case = cases[notice.case_id]
-        _audit(session, case, actor, "notice.issued", now, notice, number=notice.number, sha256=sha)
+        _audit(session, case, actor, "notice.issued", now, notice, number=notice.number, sha256=sha,
+               restarted=restarts.get(notice.id))
         if notice.withdraws_id is not None:
             original = session.get(Notice, notice.withdraws_id)
             original.status = NoticeStatus.WITHDRAWN.value
@@ -247,6 +264,25 @@ def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, n
                    by_number=notice.number)
     session.flush()
     return ordered
+
+
+def _restart_deadline(session: Session, case: Case, notice: Notice, today: dt.date, policy) -> dict | None:
+    """Restart the period the notice's step opened, from the issue date; None when it is no longer open."""
+    rule_key = RESTARTS[notice.notice_type].rule_key
+    row = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.rule_key == rule_key,
+                                                 Deadline.status == DeadlineStatus.OPEN.value)
+                          .order_by(Deadline.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    rule = PeriodRule(key=row.rule_key, label=row.label, period=row.period, counting=Counting(row.counting),
+                      legal_basis=row.legal_basis)
+    facts, due = restart_on_issue(case.facts(), notice.notice_type, today, rule, policy.calendar)
+    case.apply_facts(facts)
+    before = row.due_on
+    row.start_on, row.due_on, row.extended_from = due.start, due.due, due.extended_from
+    row.is_provisional, row.explanation = due.provisional, due.explain()
+    return {"rule": rule_key, "deadline_id": row.id, "start": today.isoformat(), "due": due.due.isoformat(),
+            "was_due": before.isoformat()}
 
 
 def issue_notice(session: Session, notice_id: int, *, actor: User, now: dt.datetime, store: DocumentStore,

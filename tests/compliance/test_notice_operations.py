@@ -213,3 +213,27 @@ def test_markup_in_facts_is_text_and_fetches_nothing(session, opinion_draft, app
         thread.join(timeout=5)
         server.server_close()
     assert hits == []
+
+
+def test_the_reply_period_runs_from_the_day_the_letter_is_issued(session, make_case, supervisor, approver, store):
+    import datetime as dt
+
+    from compliance.operations.cases import case_deadlines, replay_case, stored_replay
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    case = make_case(at=dt.datetime(2026, 11, 2, 9, tzinfo=beijing))
+    fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-11-03", "findings": "未建会",
+                                                    "supervisors": ["王芳", "李强"]},
+                 actor=supervisor, now=dt.datetime(2026, 11, 3, 9, tzinfo=beijing))
+    drafted = dt.datetime(2026, 11, 16, 9, tzinfo=beijing)          # Monday: the step drafts the letter
+    [notice] = fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=drafted).notices
+    assert case.opinion_reply_due == dt.date(2026, 12, 1)             # provisional: 16 Nov + 15
+    approve_notice(session, notice.id, approver=approver, now=drafted)
+    issued = dt.datetime(2026, 11, 19, 15, tzinfo=beijing)          # Thursday: the letter goes out
+    issue_notice(session, notice.id, actor=supervisor, now=issued, store=store)
+    # 19 Nov + 15 natural days = Friday 4 Dec 2026, a working day.
+    assert case.opinion_reply_due == dt.date(2026, 12, 4) and case.opinion_issued_on == dt.date(2026, 11, 19)
+    reply = next(d for d in case_deadlines(session, case.id) if d.rule_key == "opinion_reply")
+    assert (reply.start_on, reply.due_on) == (dt.date(2026, 11, 19), dt.date(2026, 12, 4))
+    assert notice.snapshot["reply_due"] == "2026-12-04"
+    assert "2026年12月4日" in pdf_text(store.get(notice.sha256))
+    assert replay_case(session, case.id) == stored_replay(session, case)
