@@ -91,11 +91,10 @@ def db_current():
 @one_line_errors
 def demo_data():
     """Load demo streets, users, enterprises and cases (does nothing if they are already there)."""
-    from compliance.clock import utcnow
     from compliance.demo import DEMO_PASSWORD, load_demo
     from compliance.documents import document_store
     require_current_schema()
-    created = load_demo(db.session, store=document_store(), now=utcnow())
+    created = load_demo(db.session, store=document_store())
     if not created:
         db.session.rollback()
         click.echo("演示数据已存在，未做更改。")

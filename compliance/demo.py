@@ -72,7 +72,7 @@ def _demo_letterhead(j: Jurisdiction) -> dict:
                      "account_no": "0000 0000 0000 0000 000"}}
 
 
-def load_demo(session: Session, store=None, now: dt.datetime | None = None) -> str | None:
+def load_demo(session: Session, store) -> str | None:
     """Load the demo set once; return a summary, or None when it is already there (no-op)."""
     if session.scalar(select(User.id).where(User.login == "admin")) is not None:
         return None
@@ -100,30 +100,28 @@ def load_demo(session: Session, store=None, now: dt.datetime | None = None) -> s
         session.add(e)
         enterprises.append(e)
     session.flush()
-    cases = _demo_cases(session, enterprises, users)
-    issued = _demo_notices(session, users, store, now or _at("2026-11-24")) if store is not None else 0
+    cases, issued = _demo_cases(session, enterprises, users, store)
     return (f"辖区 {len(STREETS)} 个街道、用户 {len(users)} 名、企业 {len(enterprises)} 家、案件 {cases} 件、"
             f"已签发文书 {issued} 份")
 
 
-def _demo_notices(session: Session, users: dict[str, User], store, now: dt.datetime) -> int:
-    """Approve and issue the first drafts of the Chaoyang cases, so the demo has PDFs to open and verify."""
-    from compliance.models import Case, Notice
+def _send(session: Session, case, approver: User, issuer: User, day: str, store) -> int:
+    """The chair approves and the office issues every draft of the case that day (the letters go out)."""
+    from compliance.models import Notice
     from compliance.operations.notices import approve_notice, issue_notice
-    chair, sun = users["chaoyang.chair"], users["chaoyang.sun"]
-    drafts = session.scalars(select(Notice).join(Case, Case.id == Notice.case_id)
-                             .where(Notice.status == "draft", Notice.drafted_by_id == sun.id,
-                                    Notice.notice_type.in_(["visit", "opinion"]))
+    drafts = session.scalars(select(Notice).where(Notice.case_id == case.id, Notice.status == "draft")
                              .order_by(Notice.id)).all()
     for notice in drafts:
-        approve_notice(session, notice.id, approver=chair, now=now)
-        issue_notice(session, notice.id, actor=sun, now=now, store=store)
+        approve_notice(session, notice.id, approver=approver, now=_at(day, 15))
+        issue_notice(session, notice.id, actor=issuer, now=_at(day, 16), store=store)
     return len(drafts)
 
 
-def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str, User]) -> int:
+def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str, User], store) -> tuple[int, int]:
     sun, zhou, wu, li, zhao = (users[k] for k in ("chaoyang.sun", "chaoyang.zhou", "jianwai.wu", "city.li", "city.zhao"))
+    cy_chair, city_chair = users["chaoyang.chair"], users["city.chair"]
     pair = [sun.name + "（" + sun.supervisor_number + "）", zhou.name + "（" + zhou.supervisor_number + "）"]
+    issued = 0
 
     def visit(case, day, findings):
         fire_trigger(session, case.id, "record_visit", {"visited_on": day, "findings": findings, "supervisors": pair},
@@ -132,28 +130,36 @@ def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str
     # 1. Registered only.
     open_case(session, enterprise=enterprises[5], violations=["no_union"], opened_by=wu,
               supervisors=[wu, sun], now=_at("2026-11-20"), summary="职工38人，未建立工会，职工反映有建会意愿。")
-    # 2. Visited, rectification period running.
+    # 2. Visited, rectification period running; the visit notice went out.
     c = open_case(session, enterprise=enterprises[0], violations=["no_union", "unpaid_funds"], opened_by=sun,
                   supervisors=[sun, zhou], now=_at("2026-10-26"), summary="职工120人，未建会，未缴纳工会经费。")
-    visit(c, "2026-11-03", "企业职工120人，尚未建立工会；2026年以来未缴纳工会经费。已宣讲《工会法》第十一条、第五十五条。")
+    visit(c, "2026-11-03", "企业职工120人，尚未建立工会；2026年以来未缴纳工会经费。已宣讲《工会法》第十一条、第四十三条。")
+    issued += _send(session, c, cy_chair, sun, "2026-11-03", store)
     # 3. Opinion issued, reply period running.
     c = open_case(session, enterprise=enterprises[3], violations=["no_union"], opened_by=sun,
                   supervisors=[sun, zhou], now=_at("2026-09-01"), summary="职工310人，拒不组建工会。")
     visit(c, "2026-09-08", "企业负责人表示暂无组建工会计划。")
+    issued += _send(session, c, cy_chair, sun, "2026-09-08", store)
     fire_trigger(session, c.id, "issue_opinion", {}, actor=sun, now=_at("2026-11-16"))
-    # 4. Unpaid funds climbing to the payment demand.
+    issued += _send(session, c, cy_chair, sun, "2026-11-16", store)
+    # 4. Unpaid funds climbing to the payment demand, whose letters wait for approval.
     c = open_case(session, enterprise=enterprises[8], violations=["unpaid_funds"], opened_by=li,
                   supervisors=[li, zhao], now=_at("2026-06-01"), summary="连续十个月未缴纳工会经费。")
     fire_trigger(session, c.id, "record_visit", {"visited_on": "2026-06-10", "findings": "企业承认欠缴工会经费。",
                                                  "supervisors": [li.name, zhao.name]}, actor=li, now=_at("2026-06-10"))
+    issued += _send(session, c, city_chair, li, "2026-06-10", store)
     fire_trigger(session, c.id, "issue_opinion", {}, actor=li, now=_at("2026-07-20"))
+    issued += _send(session, c, city_chair, li, "2026-07-20", store)
     fire_trigger(session, c.id, "issue_recommendation", {}, actor=li, now=_at("2026-08-20"))
+    issued += _send(session, c, city_chair, li, "2026-08-20", store)
     fire_trigger(session, c.id, "demand_payment", {}, actor=li, now=_at("2026-09-15"))
-    # 5. Rectified: the union was set up after the visit.
+    # 5. Rectified: the collective contract was signed after the visit.
     c = open_case(session, enterprise=enterprises[2], violations=["no_bargaining"], opened_by=sun,
                   supervisors=[sun, zhou], now=_at("2026-05-11"), summary="企业拒绝职工方提出的集体协商要约。")
     visit(c, "2026-05-20", "企业负责人同意启动集体协商。")
+    issued += _send(session, c, cy_chair, sun, "2026-05-20", store)
     fire_trigger(session, c.id, "rectify", {"action_taken": "已签订集体合同并报人社部门审查",
                                             "rectified_on": "2026-07-01", "attachment_ref": "集体合同备案回执.pdf"},
                  actor=sun, now=_at("2026-07-02"))
-    return 5
+    issued += _send(session, c, cy_chair, sun, "2026-07-02", store)
+    return 5, issued

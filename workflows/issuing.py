@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from workflows.deadlines import DueDate, PeriodRule, compute_due
-from workflows.states import CaseFacts
+from workflows.states import CaseFacts, State
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,25 @@ def restart_on_issue(facts: CaseFacts, notice_type: str, issued_on: date, rule: 
     if restart.due_field and getattr(facts, restart.due_field) is not None:
         changes[restart.due_field] = due.due
     return replace(facts, **changes), due
+
+
+#: A step that answers or escalates a letter needs that letter to have gone out (issued, not withdrawn):
+#: the enterprise cannot reply to, refuse, or be escalated past a letter it never received.
+REQUIRES_ISSUED: dict[tuple[State, str], str] = {
+    (State.OPINION_ISSUED, "record_reply"): "opinion",
+    (State.OPINION_ISSUED, "record_refusal"): "opinion",
+    (State.OPINION_ISSUED, "issue_recommendation"): "opinion",
+    (State.RECOMMENDATION_ISSUED, "record_refusal"): "recommendation",
+    (State.RECOMMENDATION_ISSUED, "demand_payment"): "recommendation",
+    (State.RECOMMENDATION_ISSUED, "request_listing"): "recommendation",
+    (State.PAYMENT_DEMANDED, "record_refusal"): "payment_demand",
+    (State.PAYMENT_DEMANDED, "apply_payment_order"): "payment_demand",
+    (State.LITIGATION, "request_listing"): "payment_order",
+    (State.LISTING_REQUESTED, "record_listing"): "listing_request",
+}
+
+
+def letter_missing(state: State, trigger: str, issued: frozenset[str] | set[str]) -> str | None:
+    """The notice type that must have been issued before this step, when it has not been."""
+    needed = REQUIRES_ISSUED.get((state, trigger))
+    return needed if needed is not None and needed not in issued else None

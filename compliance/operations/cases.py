@@ -7,7 +7,7 @@ flush. The caller commits; nothing here sends mail or renders a PDF.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import select, update
@@ -20,6 +20,7 @@ from compliance.models import (Case, CaseAssignment, CaseEvent, CaseViolation, D
 from compliance.policy import load_policy
 from compliance.snapshots import draft_snapshot, issuer_for, plain
 from workflows import ladder
+from workflows.issuing import REQUIRES_ISSUED, letter_missing
 from workflows.ladder import CaseFacts, Policy, State, Step, Violation
 
 
@@ -99,7 +100,7 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
                        "请刷新后重试", expected_version=expected_version, current_version=case.version)
     policy = policy or load_policy(session)
     today = business_date(now)
-    step = _step(case.facts(), trigger, inputs or {}, today, policy)
+    step = _step(session, case, trigger, inputs or {}, today, policy)
 
     case.apply_facts(step.facts)
     if ladder.is_closed(step.facts):
@@ -136,13 +137,28 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
     return result
 
 
-def _step(facts: CaseFacts, trigger: str, inputs: Mapping[str, Any], today: dt.date, policy: Policy) -> Step:
+def _step(session: Session, case: Case, trigger: str, inputs: Mapping[str, Any], today: dt.date,
+          policy: Policy) -> Step:
+    """The pure step, refused in the order a supervisor reads it: the ladder's reason, an unsent letter, then
+    the inputs (as options() reports it)."""
+    facts = case.facts()
     try:
-        return ladder.fire(facts, trigger, inputs, today, policy)
+        step = ladder.fire(facts, trigger, inputs, today, policy)
     except ladder.TransitionRefused as exc:
         raise NotAllowed(exc.reason, trigger=trigger, state=facts.state.value) from None
     except ladder.InvalidInput as exc:
+        _require_letter(session, case, trigger)
         raise ValidationFailed(exc.message, field=exc.field) from None
+    _require_letter(session, case, trigger)
+    return step
+
+
+def _require_letter(session: Session, case: Case, trigger: str) -> None:
+    if (case.state_enum, trigger) not in REQUIRES_ISSUED:
+        return   # most steps answer no letter: spare the query
+    needed = letter_missing(case.state_enum, trigger, issued_letter_types(session, case.id))
+    if needed is not None:
+        raise NotAllowed(_letter_reason(needed, trigger), trigger=trigger, state=case.state)
 
 
 def _close_deadlines(session: Session, case: Case, step: Step, event: CaseEvent, now: dt.datetime) -> list[int]:
@@ -159,9 +175,31 @@ def _close_deadlines(session: Session, case: Case, step: Step, event: CaseEvent,
     return closed
 
 
+def issued_letter_types(session: Session, case_id: int) -> frozenset[str]:
+    """The notice types this case has issued and not withdrawn."""
+    return frozenset(session.scalars(select(Notice.notice_type).where(
+        Notice.case_id == case_id, Notice.status == NoticeStatus.ISSUED.value)))
+
+
+def _letter_reason(notice_type: str, trigger: str) -> str:
+    import letters
+    title = letters.NOTICE_TYPES[notice_type].title
+    return f"{title}尚未签发送达，不能{ladder.TRIGGERS[trigger].label}；请先审批并签发该文书"
+
+
 def case_options(session: Session, case: Case, *, now: dt.datetime, policy: Policy | None = None) -> list[ladder.Option]:
     """Every trigger with whether it is allowed now and, if not, why (for buttons and the API)."""
-    return ladder.options(case.facts(), business_date(now), policy or load_policy(session))
+    options = ladder.options(case.facts(), business_date(now), policy or load_policy(session))
+    issued = None
+    out = []
+    for o in options:
+        if o.allowed:
+            issued = issued if issued is not None else issued_letter_types(session, case.id)
+            needed = letter_missing(case.state_enum, o.trigger, issued)
+            if needed is not None:
+                o = replace(o, allowed=False, reason=_letter_reason(needed, o.trigger))
+        out.append(o)
+    return out
 
 
 def case_history(session: Session, case_id: int) -> list[CaseEvent]:
@@ -194,7 +232,7 @@ def replay_case(session: Session, case_id: int, *, policy: Policy | None = None)
         if event.trigger is None:  # bookkeeping (deadlines recomputed): the replay recomputes on today's calendar
             continue
         step = ladder.fire(facts, event.trigger, event.details["inputs"], dt.date.fromisoformat(
-            event.details["business_date"]), policy)
+            event.details["business_date"]), policy, replaying=True)
         for rule_key, outcome in step.closes:
             for d in deadlines:
                 if d[0] == rule_key and d[3] == DeadlineStatus.OPEN.value:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.errors import ValidationFailed
-from compliance.models import Case, CaseEvent, Deadline, DeadlineStatus, HolidayOverrideRow, HolidayYear, User
+from compliance.models import Case, CaseEvent, Deadline, HolidayOverrideRow, HolidayYear, User
 from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
 from workflows.calendar import DayKind, HolidayOverride
@@ -46,15 +46,20 @@ def enter_holiday_year(session: Session, *, year: int, days: Iterable[HolidayOve
     year_row.entered_by_id, year_row.entered_at = (actor.id if actor else None), now
     session.add(year_row)
     session.flush()
-    return recompute_open_deadlines(session, actor=actor, now=now, reason=f"录入{year}年节假日安排：{source.strip()}")
+    return recompute_provisional_deadlines(session, actor=actor, now=now,
+                                           reason=f"录入{year}年节假日安排：{source.strip()}")
 
 
-def recompute_open_deadlines(session: Session, *, actor: User | None, now: dt.datetime, reason: str) -> list[Deadline]:
-    """Recompute every open provisional deadline on the current calendar; audit each case that changed."""
+def recompute_provisional_deadlines(session: Session, *, actor: User | None, now: dt.datetime,
+                                    reason: str) -> list[Deadline]:
+    """Recompute every provisional deadline on the current calendar; audit each case that changed.
+
+    Closed ones too: replay_case recomputes every deadline on today's calendar, so a superseded deadline left at
+    its weekends-only date would make the replay disagree with the stored case (and keep its 暂定 mark forever).
+    """
     policy = load_policy(session)
     changed_by_case: dict[int, list[tuple[Deadline, dt.date]]] = defaultdict(list)
-    rows = session.scalars(select(Deadline).where(Deadline.status == DeadlineStatus.OPEN.value,
-                                                  Deadline.is_provisional.is_(True))
+    rows = session.scalars(select(Deadline).where(Deadline.is_provisional.is_(True))
                            .order_by(Deadline.case_id, Deadline.id)).all()
     for row in rows:
         rule = PeriodRule(key=row.rule_key, label=row.label, period=row.period, counting=Counting(row.counting),

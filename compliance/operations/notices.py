@@ -40,7 +40,8 @@ FACT_LABELS = {
     "arrears.months": "欠缴月份及工资总额", "payment_due": "缴纳期限", "bank.account_no": "收款账号",
     "opinion_ref": "所依据的监督意见书", "demand_ref": "所依据的催缴通知书", "order_ref": "人社部门责令改正文书",
     "listing.authority": "列入机关", "listing.reference": "列入文号", "rectified_on": "整改完成日期",
-    "applicant.representative": "申请人法定代表人", "visit.visited_on": "走访日期", "visit.supervisors": "监督员",
+    "applicant.representative": "申请人法定代表人", "applicant.address": "申请人住所",
+    "enterprise.address": "企业住所", "enterprise.legal_representative": "企业法定代表人", "visit.visited_on": "走访日期", "visit.supervisors": "监督员",
 }
 
 Renderer = Callable[[Sequence[tuple[str, dict, str | None, letters.Verification | None]]], list[bytes]]
@@ -204,6 +205,16 @@ def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, n
         if not (actor.has_role(Role.SUPERVISOR) or actor.has_role(Role.APPROVER)) or not _in_scope(actor, issuer):
             raise Forbidden(f"您不能签发{issuer.committee_name}的文书")
     cases = _lock(session, Case, sorted({n.case_id for n in notices.values()}))
+    # One UPDATE per case for the whole operation (one version step per audit event): no flush midway.
+    with session.no_autoflush:
+        ordered = _issue_locked(session, notices, cases, actor=actor, now=now, store=store, render=render,
+                                public_base=public_base)
+    session.flush()
+    return ordered
+
+
+def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, now: dt.datetime,
+                  store: DocumentStore, render: Renderer, public_base: str | None) -> list[Notice]:
     today = business_date(now)
     base = (public_base or _public_base()).rstrip("/")
     # Final facts first, checked before any number is taken.
@@ -248,7 +259,8 @@ def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, n
         sha, relpath = store.put(pdf)
         if session.get(StoredDocument, sha) is None:
             session.add(StoredDocument(sha256=sha, size=len(pdf), path=relpath, created_at=now))
-        session.flush()
+        # No flush here: the case row must change once per operation (one version, one audit event);
+        # the unit of work inserts stored_documents before it updates notices (foreign key order).
         notice.sha256 = sha
         notice.snapshot = finals[notice.id]
         notice.template_version = letters.NOTICE_TYPES[notice.notice_type].template_version
@@ -262,7 +274,6 @@ def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, n
             original.status = NoticeStatus.WITHDRAWN.value
             _audit(session, case, actor, "notice.withdrawn", now, original, number=original.number,
                    by_number=notice.number)
-    session.flush()
     return ordered
 
 

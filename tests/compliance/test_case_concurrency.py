@@ -13,7 +13,9 @@ from sqlalchemy.orm import sessionmaker
 
 from compliance.db import make_engine
 from compliance.errors import Conflict
-from compliance.models import Case, CaseEvent, Deadline, Enterprise, Jurisdiction, JurisdictionLevel, Role, User
+from compliance.documents import DocumentStore
+from compliance.models import Case, CaseEvent, Deadline, Enterprise, Jurisdiction, JurisdictionLevel, Notice, Role, User
+from compliance.operations.notices import approve_notice, issue_notice, update_draft
 from compliance.operations.cases import fire_trigger, open_case, replay_case, stored_replay
 from compliance.operations.users import create_user
 from compliance.seed import add_jurisdiction
@@ -53,9 +55,25 @@ def committed(database_url):
                                   parent=chaoyang, federation_name="并发测试总工会", issuer_code=f"京并{tag}工监")
         users = [create_user(s, login=f"c{tag}_{i}", name=f"并发{i}", password="concurrency!", jurisdiction=street,
                              roles={Role.SUPERVISOR}) for i in range(CLIENTS)]
+        chair = create_user(s, login=f"c{tag}_chair", name="主任", password="concurrency!", jurisdiction=chaoyang,
+                            roles={Role.APPROVER})
         s.commit()
-        yield factory, street.id, [u.id for u in users]
+        yield factory, street.id, [u.id for u in users], chair.id
     engine.dispose()
+
+
+def _send_letters(factory, case_id, chair_id, store):
+    """Between rungs the chair approves and issues the step's letters (single-threaded, like the office)."""
+    with factory() as s:
+        chair = s.get(User, chair_id)
+        for notice in s.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status == "draft")
+                                .order_by(Notice.id)).all():
+            if notice.notice_type == "payment_order":
+                update_draft(s, notice.id, {"applicant": {"address": "北京市朝阳区示例路1号", "representative": "李卫东"}},
+                             actor=chair, now=NOW)
+            approve_notice(s, notice.id, approver=chair, now=NOW)
+            issue_notice(s, notice.id, actor=chair, now=NOW, store=store, public_base="http://127.0.0.1:5000")
+        s.commit()
 
 
 def _new_case(factory, street_id, user_id, n):
@@ -63,7 +81,7 @@ def _new_case(factory, street_id, user_id, n):
     with factory() as s:
         body = f"9111010{uuid.uuid4().int % 10**10:010d}"
         e = Enterprise(uscc=body + uscc_check_char(body), name=f"北京并发测试{n}有限公司", jurisdiction_id=street_id,
-                       monthly_payroll=Decimal("1"))
+                       address="北京市朝阳区建国路1号", legal_representative="陈建国", monthly_payroll=Decimal("1"))
         s.add(e)
         s.flush()
         s.refresh(e)
@@ -98,8 +116,9 @@ def _race(factory, case_id, user_ids, attempts):
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_one_winner_per_state_and_a_whole_audit_trail(committed, round_):
-    factory, street_id, user_ids = committed
+def test_one_winner_per_state_and_a_whole_audit_trail(committed, round_, tmp_path):
+    factory, street_id, user_ids, chair_id = committed
+    store = DocumentStore(tmp_path)
     case_id = _new_case(factory, street_id, user_ids[0], round_)
     for position, (trigger, inputs) in enumerate(CLIMB):
         # Most clients take the next rung; a few try to close the case instead. Exactly one may win.
@@ -109,6 +128,7 @@ def test_one_winner_per_state_and_a_whole_audit_trail(committed, round_):
         assert len(conflicts) == len(attempts) - 1
         if wins[0] != trigger:   # a rival closed the case: the climb ends here, correctly
             break
+        _send_letters(factory, case_id, chair_id, store)
     with factory() as s:
         case = s.get(Case, case_id)
         events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)).all()

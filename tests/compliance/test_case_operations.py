@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from sqlalchemy import func, select
 
 from compliance.errors import Conflict, NotAllowed, ValidationFailed
-from compliance.models import Case, CaseEvent, Deadline, Notice
+from compliance.models import Case, CaseEvent, Deadline, Notice, StoredDocument
 from compliance.operations.cases import (case_deadlines, case_history, case_options, fire_trigger, open_case,
                                          replay_case, stored_replay)
 from tests.workflows.test_ladder import ALL_TRIGGERS, VALID_INPUTS, VARIANTS, expected_dest
+from workflows.issuing import REQUIRES_ISSUED
 from workflows.ladder import CaseFacts, State, Violation
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -30,8 +32,16 @@ def snapshot(session, case_id):
 
 
 def put_in_state(session, case, state, violations, variant):
-    """Test shortcut: set the stored facts directly (the table tests the step, not the climb)."""
+    """Test shortcut: set the stored facts directly and record every earlier letter as issued (the table tests
+    the step, not the climb; test_escalation_waits_for_the_letter covers unsent letters)."""
     case.apply_facts(CaseFacts(state=state, violations=violations, **VARIANTS[variant]))
+    session.flush()
+    for seq, notice_type in enumerate(sorted(set(REQUIRES_ISSUED.values())), start=1):
+        sha = hashlib.sha256(f"{case.id}-{notice_type}".encode()).hexdigest()
+        session.add(StoredDocument(sha256=sha, size=0, path=f"test/{sha}.pdf"))
+        session.flush()
+        session.add(Notice(case_id=case.id, notice_type=notice_type, status="issued", issuer_id=case.jurisdiction_id,
+                           snapshot={}, year=2026, seq=seq, number=f"{case.reference}-{notice_type}", sha256=sha))
     session.flush()
 
 
@@ -154,34 +164,41 @@ def at(day: str) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(10), tzinfo=BEIJING)
 
 
-def climb_unpaid_funds_case(session, make_case, supervisor):
-    """A whole unpaid-funds case from registration to credit repair, on the 2026 calendar."""
+def climb_unpaid_funds_case(session, make_case, supervisor, send_letters):
+    """A whole unpaid-funds case from registration to credit repair, on the 2026 calendar; each letter goes out
+    the day its step drafts it."""
     case = make_case(violations=["unpaid_funds", "no_union"], at=at("2026-01-05"))
     visit(session, case, supervisor, at("2026-01-06"))
-    fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=at("2026-02-02"))
-    fire_trigger(session, case.id, "record_refusal", {"refused_on": "2026-02-05", "summary": "拒绝整改"},
-                 actor=supervisor, now=at("2026-02-05"))
-    fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=at("2026-02-06"))
-    fire_trigger(session, case.id, "demand_payment", {}, actor=supervisor, now=at("2026-03-02"))
-    fire_trigger(session, case.id, "apply_payment_order", {}, actor=supervisor, now=at("2026-03-30"))
-    fire_trigger(session, case.id, "request_listing", {}, actor=supervisor, now=at("2026-05-06"))
-    fire_trigger(session, case.id, "record_listing", {"authority": "北京市朝阳区人力资源和社会保障局",
-                                                      "listed_on": "2026-05-20", "reference": "朝人社信〔2026〕3号"},
-                 actor=supervisor, now=at("2026-05-21"))
+
+    def step(trigger, day, inputs=None):
+        fire_trigger(session, case.id, trigger, inputs or {}, actor=supervisor, now=at(day))
+        send_letters(case.id, at(day))
+
+    step("issue_opinion", "2026-02-02")
+    step("record_refusal", "2026-02-05", {"refused_on": "2026-02-05", "summary": "拒绝整改"})
+    step("issue_recommendation", "2026-02-06")
+    step("demand_payment", "2026-03-02")
+    step("apply_payment_order", "2026-03-30")
+    step("request_listing", "2026-05-06")
+    step("record_listing", "2026-05-21", {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": "2026-05-20",
+                                          "reference": "朝人社信〔2026〕3号"})
     fire_trigger(session, case.id, "rectify", {"action_taken": "补缴工会经费并建会", "rectified_on": "2026-06-01",
                                                "attachment_ref": "缴费凭证.pdf"}, actor=supervisor, now=at("2026-06-02"))
     return case
 
 
-def test_whole_ladder_and_replay_reproduces_state_and_deadlines(session, make_case, supervisor):
-    case = climb_unpaid_funds_case(session, make_case, supervisor)
+def test_whole_ladder_and_replay_reproduces_state_and_deadlines(session, make_case, supervisor, send_letters):
+    case = climb_unpaid_funds_case(session, make_case, supervisor, send_letters)
     with pytest.raises(NotAllowed, match="2026年12月"):   # 6 months after 2026-06-01
         fire_trigger(session, case.id, "repair_credit", {}, actor=supervisor, now=at("2026-11-24"))
     fire_trigger(session, case.id, "repair_credit", {}, actor=supervisor, now=at("2026-12-02"))
     assert case.state == "credit_repaired" and case.closed_at is not None
     events = case_history(session, case.id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert len(events) == 11
+    steps = [e for e in events if e.trigger]
+    assert len(steps) == 10
+    # Every letter the climb drafted (visit excepted: it was never sent) was approved and issued, with audit events.
+    assert sum(e.action == "notice.issued" for e in events) == 7
     assert replay_case(session, case.id) == stored_replay(session, case)
     opinion = next(d for d in case_deadlines(session, case.id) if d.rule_key == "opinion_reply")
     # 2026-02-02 + 15 days = 2026-02-17, inside the Spring Festival holiday (Feb 15–23) → Tue 2026-02-24.
@@ -194,3 +211,23 @@ def test_replay_detects_a_tampered_case(session, make_case, supervisor, now):
     case.visited_on = dt.date(2026, 1, 1)   # a change that bypassed the operations
     session.flush()
     assert replay_case(session, case.id) != stored_replay(session, case)
+
+
+
+def test_escalation_waits_for_the_letter(session, make_case, supervisor, send_letters):
+    """An enterprise cannot answer, refuse, or be escalated past a letter it never received."""
+    case = make_case(at=at("2026-01-05"))
+    visit(session, case, supervisor, at("2026-01-06"))
+    fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=at("2026-02-02"))
+    late = at("2026-04-01")   # the reply period counted from the draft would long have lapsed
+    opts = {o.trigger: o for o in case_options(session, case, now=late)}
+    assert not opts["issue_recommendation"].allowed and "工会劳动法律监督意见书尚未签发" in opts["issue_recommendation"].reason
+    before = snapshot(session, case.id)
+    with pytest.raises(NotAllowed, match="工会劳动法律监督意见书尚未签发"):
+        fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=late)
+    assert snapshot(session, case.id) == before
+    send_letters(case.id, late)   # the opinion goes out on 1 April: its reply period starts again
+    with pytest.raises(NotAllowed, match="2026年4月16日"):
+        fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=late)
+    fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=at("2026-04-17"))
+    assert case.state == "recommendation_issued"

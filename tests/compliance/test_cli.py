@@ -1,4 +1,7 @@
 """The `compliance` command: bad input gets one line, never a traceback."""
+import datetime as dt
+import json
+
 from sqlalchemy import func, select
 
 from compliance.cli import main
@@ -50,3 +53,67 @@ def test_case_cli_refuses_a_blocked_trigger_in_one_line(runner, session, make_ca
     out = invoke(runner, "case", "fire", case.reference, "issue_opinion", "--by", user.login)
     assert out.exit_code == 1
     assert len(out.output.strip().splitlines()) == 1 and "走访" in out.output
+
+
+def test_case_cli_round_trip_open_fire_history_replay(runner, session, make_enterprise, supervisor, now,
+                                                      monkeypatch):
+    monkeypatch.setattr("compliance.case_cli.utcnow", lambda: now)  # Tuesday 2026-11-24, 10:00 Beijing
+    enterprise = make_enterprise()
+    session.commit()  # the CLI commits or rolls back the session: keep the fixtures either way
+    by = ("--by", supervisor.login)
+
+    opened = invoke(runner, "case", "open", enterprise.uscc, "--violation", "no_union", "--violation",
+                    "unpaid_funds", *by, "--json")
+    assert opened.exit_code == 0, opened.output
+    case = json.loads(opened.output)
+    ref = case["reference"]
+    assert (case["state"], case["version"]) == ("registered", 1)
+    assert session.get(Case, case["id"]).enterprise_id == enterprise.id
+
+    visited = invoke(runner, "case", "fire", ref, "record_visit", *by, "--input", "visited_on=2026-11-24",
+                     "--input", "findings=职工43人，尚未建立工会", "--input", "supervisors=王芳,李强",
+                     "--version", "1", "--json")
+    assert visited.exit_code == 0, visited.output
+    # 2026-11-24 + 30 natural days = Thursday 2026-12-24, a working day.
+    assert json.loads(visited.output) == {
+        "reference": ref, "state": "visited", "version": 2, "notices": ["visit"],
+        "deadlines": [{"rule": "visit_rectification", "due": "2026-12-24", "provisional": False}]}
+
+    stale = invoke(runner, "case", "fire", ref, "withdraw", *by, "--input", "reason=企业注销", "--version", "1")
+    assert stale.exit_code == 1 and len(stale.output.strip().splitlines()) == 1 and "已被他人修改" in stale.output
+
+    opinion = invoke(runner, "case", "fire", ref, "issue_opinion", *by, "--version", "2", "--json")
+    assert opinion.exit_code == 0, opinion.output
+    # 2026-11-24 + 15 natural days = Wednesday 2026-12-09, a working day.
+    assert json.loads(opinion.output) == {
+        "reference": ref, "state": "opinion_issued", "version": 3, "notices": ["opinion"],
+        "deadlines": [{"rule": "opinion_reply", "due": "2026-12-09", "provisional": False}]}
+
+    shown = invoke(runner, "case", "history", ref, "--json")
+    assert shown.exit_code == 0, shown.output
+    history = json.loads(shown.output)
+    assert (history["reference"], history["state"], history["version"]) == (ref, "opinion_issued", 3)
+    assert [(e["seq"], e["action"], e["from"], e["to"]) for e in history["events"]] == [
+        (1, "case.opened", None, "registered"),
+        (2, "case.record_visit", "registered", "visited"),
+        (3, "case.issue_opinion", "visited", "opinion_issued")]
+    assert all(e["actor_id"] == supervisor.id and dt.datetime.fromisoformat(e["at"]) == now
+               for e in history["events"])
+    assert history["events"][1]["details"]["inputs"] == {
+        "visited_on": "2026-11-24", "findings": "职工43人，尚未建立工会", "supervisors": ["王芳", "李强"]}
+    assert [(d["rule"], d["start"], d["due"], d["status"], d["counting"], d["provisional"])
+            for d in history["deadlines"]] == [
+        ("visit_rectification", "2026-11-24", "2026-12-24", "superseded", "natural_days", False),
+        ("opinion_reply", "2026-11-24", "2026-12-09", "open", "natural_days", False)]
+    assert all(d["legal_basis"] and d["explanation"] for d in history["deadlines"])
+
+    replayed = invoke(runner, "case", "replay", ref)
+    assert replayed.exit_code == 0, replayed.output
+    assert replayed.output.strip() == f"{ref}：重放结果与存储一致"
+
+    # A change that bypassed the operations is caught, in one line.
+    session.get(Case, case["id"]).visited_on = dt.date(2026, 11, 1)
+    session.commit()
+    tampered = invoke(runner, "case", "replay", ref)
+    assert tampered.exit_code == 1
+    assert tampered.output.strip().splitlines() == [f"Error: {ref}：重放结果与存储不一致"]

@@ -24,16 +24,6 @@ def pdf_text(data: bytes) -> str:
 
 
 @pytest.fixture
-def store(app):
-    return DocumentStore(app.config["DOCUMENT_STORE"])
-
-
-@pytest.fixture
-def approver(make_user):
-    return make_user(name="张国栋", roles={Role.APPROVER})
-
-
-@pytest.fixture
 def opinion_draft(session, make_case, make_enterprise, supervisor, now):
     """A case whose opinion letter has just been drafted (visit recorded, opinion issued on the ladder)."""
     def factory(name="北京堃昇喆玥科技有限公司"):
