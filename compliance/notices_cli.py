@@ -128,12 +128,13 @@ def issue_batch_command(login, notice_type, workers):
     from compliance.errors import DomainError
     from compliance.models import Notice
     require_current_schema()
-    actor = _user(login)
+    actor_id = _user(login).id
     query = select(Notice.id).where(Notice.status == "approved").order_by(Notice.id)
     if notice_type:
         query = query.where(Notice.notice_type == notice_type)
     ids = db.session.scalars(query).all()
-    db.session.rollback()
+    # Let go of this connection entirely: on SQLite its write lock would block the batch's own sessions.
+    db.session.close()
     if not ids:
         click.echo("没有待签发（已审批）的文书。")
         return
@@ -141,7 +142,7 @@ def issue_batch_command(login, notice_type, workers):
     started = utcnow()
     with click.progressbar(length=len(ids), label=f"签发 {len(ids)} 份文书") as bar:
         try:
-            numbers = issue_in_batches(factory, ids, actor_id=actor.id, now=utcnow(), store=document_store(),
+            numbers = issue_in_batches(factory, ids, actor_id=actor_id, now=utcnow(), store=document_store(),
                                        workers=workers, on_rendered=bar.update)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None

@@ -1,0 +1,65 @@
+"""`compliance notices issue-batch`: many approved notices, several renderer processes, gapless numbers."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from compliance.db import make_engine
+from compliance.identifiers import uscc_check_char
+from compliance.migrate import upgrade
+from compliance.models import Enterprise, Jurisdiction, Notice, Role
+from compliance.operations.cases import fire_trigger, open_case
+from compliance.operations.notices import approve_notice
+from compliance.operations.users import create_user
+from compliance.seed import seed_jurisdictions
+
+NOW = dt.datetime(2026, 11, 24, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+COUNT = 7
+
+
+def test_issue_batch_command_numbers_every_approved_notice(empty_database_url, tmp_path):
+    upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    with sessionmaker(bind=engine)() as s:
+        seed_jurisdictions(s)
+        chaoyang = s.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+        drafter = create_user(s, login="drafter", name="刘洋", password="batch-password", jurisdiction=chaoyang,
+                              roles={Role.SUPERVISOR})
+        chair = create_user(s, login="chair", name="张国栋", password="batch-password", jurisdiction=chaoyang,
+                            roles={Role.APPROVER})
+        for i in range(COUNT):
+            body = f"911101050000000{i:02d}"
+            e = Enterprise(uscc=body + uscc_check_char(body), name=f"北京批量{i}有限公司", jurisdiction=chaoyang,
+                           monthly_payroll=Decimal("1"))
+            s.add(e)
+            s.flush()
+            case = open_case(s, enterprise=e, violations=["no_union"], opened_by=drafter, now=NOW)
+            [notice] = fire_trigger(s, case.id, "record_visit", {"visited_on": "2026-11-20", "findings": "未建会",
+                                                                 "supervisors": ["王芳", "李强"]},
+                                    actor=drafter, now=NOW).notices
+            approve_notice(s, notice.id, approver=chair, now=NOW)
+        s.commit()
+    env = {**os.environ, "COMPLIANCE_DATABASE_URL": empty_database_url, "COMPLIANCE_SECRET_KEY": "x",
+           "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs")}
+    out = subprocess.run([sys.executable, "-m", "compliance.cli", "notices", "issue-batch", "--by", "drafter",
+                          "--workers", "2"], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"已签发 {COUNT} 份" in out.stdout
+    with sessionmaker(bind=engine)() as s:
+        notices = s.scalars(select(Notice).where(Notice.notice_type == "visit")).all()
+    engine.dispose()
+    assert {n.status for n in notices} == {"issued"}
+    seqs = sorted(int(re.search(r"〔2026〕(\d+)号", n.number).group(1)) for n in notices)
+    assert seqs == list(range(1, COUNT + 1))
+    assert all((tmp_path / "docs" / n.sha256[:2] / n.sha256[2:4] / f"{n.sha256}.pdf").exists() for n in notices)
+    # Nothing left: a second run says so and changes nothing.
+    again = subprocess.run([sys.executable, "-m", "compliance.cli", "notices", "issue-batch", "--by", "drafter"],
+                           env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert again.returncode == 0 and "没有待签发" in again.stdout
