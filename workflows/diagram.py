@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workflows.issuing import REQUIRES_ISSUED
 from workflows.ladder import TRANSITIONS, TRIGGERS
 from workflows.states import FINAL_STATES, State
+
+#: Short names of the letters a step waits for (workflows.issuing.REQUIRES_ISSUED).
+_LETTER_SHORT = {"opinion": "意见书", "recommendation": "建议书", "payment_demand": "催缴通知书",
+                 "payment_order": "支付令申请书", "listing_request": "提请函"}
 
 DIAGRAM_PATH = Path(__file__).resolve().parent.parent / "docs" / "state-diagram.mmd"
 
@@ -17,10 +22,12 @@ def _edges() -> list[tuple[State, State, str]]:
     edges = []
     for transition in TRANSITIONS:
         spec = TRIGGERS[transition["trigger"]]
-        guards = transition.get("conditions", [])
-        label = spec.label + (f"〔{'，'.join(g.label for g in guards)}〕" if guards else "")
+        guards = [g.label for g in transition.get("conditions", [])]
         sources = transition["source"]
         for source in sources if isinstance(sources, list) else [sources]:
+            letter = REQUIRES_ISSUED.get((source, transition["trigger"]))
+            conditions = ([f"{_LETTER_SHORT[letter]}已签发"] if letter else []) + guards
+            label = spec.label + (f"〔{'，'.join(conditions)}〕" if conditions else "")
             edges.append((source, transition["dest"] or source, label))
     return edges
 
