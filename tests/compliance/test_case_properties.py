@@ -23,22 +23,9 @@ from workflows.states import State, Violation
 S = State
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
-# The ladder in its fixed order (DOMAIN.md §3) and, per stage, the stages a case may go to next. Every step
-# that changes the stage goes to one of these or, from an active stage, to an exit; nothing else.
-NEXT = {
-    S.REGISTERED: {S.VISITED},
-    S.VISITED: {S.OPINION_ISSUED},
-    S.OPINION_ISSUED: {S.RECOMMENDATION_ISSUED},
-    S.RECOMMENDATION_ISSUED: {S.PAYMENT_DEMANDED, S.LISTING_REQUESTED},
-    S.PAYMENT_DEMANDED: {S.LITIGATION},
-    S.LITIGATION: {S.LISTING_REQUESTED},
-    S.LISTING_REQUESTED: {S.LISTED},
-    S.LISTED: set(),
-    S.RECTIFIED: {S.CREDIT_REPAIRED},
-    S.WITHDRAWN: set(),
-    S.CREDIT_REPAIRED: set(),
-}
-EXITS = {S.RECTIFIED, S.WITHDRAWN}
+# The ladder's next stages and exits, written by hand from the law in the pure property test: the same table
+# must hold for the stored cases.
+from tests.workflows.test_ladder_properties import EXITS, NEXT  # noqa: E402
 
 names = st.lists(st.sampled_from(["王芳", "李强", "张伟", "刘洋", "JD-0012"]), min_size=2, max_size=3, unique=True)
 texts = st.sampled_from(["职工43人，尚未建立工会", "企业注销", "已补缴2025年工会经费", "北京市朝阳区人力资源和社会保障局"])
