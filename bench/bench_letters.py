@@ -63,10 +63,28 @@ def _time_fast(runs: int) -> tuple[float, int]:
     return statistics.median(times) * 1000, size
 
 
-def _time_naive(runs: int) -> tuple[float, int]:
+def _time_naive(runs: int, *, fonttools: bool = False) -> tuple[float, int]:
+    """The naive path. WeasyPrint subsets with HarfBuzz when Debian's libharfbuzz-subset0 is installed, else
+    with fontTools (DESIGN.md measured the latter: 5.3 s); `fonttools=True` forces that path for comparison."""
+    import weasyprint.pdf.fonts as pdf_fonts
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    saved = pdf_fonts.harfbuzz_subset
+    if fonttools:
+        pdf_fonts.harfbuzz_subset = None
+    try:
+        return _time_naive_runs(runs, CSS, HTML, FontConfiguration)
+    finally:
+        pdf_fonts.harfbuzz_subset = saved
+
+
+def _harfbuzz_subset_available() -> bool:
+    import weasyprint.pdf.fonts as pdf_fonts
+    return bool(pdf_fonts.harfbuzz_subset)
+
+
+def _time_naive_runs(runs, CSS, HTML, FontConfiguration) -> tuple[float, int]:
     markup = letters.render_html('opinion', letters.example_facts('opinion'),
                                  number='京朝工监意〔2026〕1号', verification=None)
     times, size = [], 0
@@ -120,9 +138,15 @@ def benchmarks() -> list[dict]:
     started = time.perf_counter()
     render_rare()
     rare_ms = (time.perf_counter() - started) * 1000
+    extra = []
     if _naive_available():
-        naive_ms, naive_size = _time_naive(3)
+        naive_ms, naive_size = _time_naive(3, fonttools=True)
         reference, ratio = round(naive_ms, 1), round(naive_ms / fast_ms, 1)
+        if _harfbuzz_subset_available():
+            hb_ms, _size = _time_naive(3)
+            extra.append({'bench': 'letters.opinion_render_ms.vs_harfbuzz', 'value': round(fast_ms, 1),
+                          'unit': 'ms', 'reference': round(hb_ms, 1), 'ratio': round(hb_ms / fast_ms, 1),
+                          'goal': 'reported: naive path when libharfbuzz-subset0 is installed'})
     else:  # fonts-noto-cjk not installed: no reference to compare with
         naive_size, reference, ratio = None, None, None
     return [
@@ -130,6 +154,7 @@ def benchmarks() -> list[dict]:
          'reference': reference, 'ratio': ratio, 'goal': GOAL_MS,
          'pdf_bytes': fast_size, 'reference_pdf_bytes': naive_size,
          'rare_names_ms': round(rare_ms, 1), 'rare_names_first_ms': round(rare_first_ms, 1)},
+        *extra,
         {'bench': 'letters.render_peak_rss_mb', 'value': round(rss, 1), 'unit': 'MB',
          'reference': None, 'ratio': None, 'goal': GOAL_RSS_MB},
     ]
