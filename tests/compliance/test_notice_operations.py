@@ -227,3 +227,19 @@ def test_the_reply_period_runs_from_the_day_the_letter_is_issued(session, make_c
     assert notice.snapshot["reply_due"] == "2026-12-04"
     assert "2026年12月4日" in pdf_text(store.get(notice.sha256))
     assert replay_case(session, case.id) == stored_replay(session, case)
+
+
+def test_preview_and_pdf_pages_are_scoped(session, opinion_draft, approver, supervisor, store, now, client, make_user):
+    from compliance.models import Jurisdiction
+    notice = opinion_draft()
+    client.post("/login", data={"login": supervisor.login, "password": "correct horse battery"})
+    preview = client.get(f"/notices/{notice.id}/preview.pdf")
+    assert preview.status_code == 200 and "草稿" in pdf_text(preview.data)
+    assert client.get(f"/notices/{notice.id}.pdf").status_code == 404        # not issued: nothing archived
+    approve_notice(session, notice.id, approver=approver, now=now)
+    issue_notice(session, notice.id, actor=supervisor, now=now, store=store)
+    assert client.get(f"/notices/{notice.id}/preview.pdf").status_code == 404  # issued: only the archived PDF
+    client.post("/logout")
+    haidian = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110108"))
+    client.post("/login", data={"login": make_user(jurisdiction=haidian).login, "password": "correct horse battery"})
+    assert client.get(f"/notices/{notice.id}.pdf").status_code == 404          # out of scope looks absent
