@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from compliance.clock import to_beijing, utcnow
+from compliance.clock import utcnow
 from compliance.db import db
 
 

@@ -32,7 +32,6 @@ by unicode-range: WeasyPrint 70 mixes glyphs between such files).
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time

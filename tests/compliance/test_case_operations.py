@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from compliance.errors import Conflict, NotAllowed, ValidationFailed
-from compliance.models import Case, CaseEvent, Deadline, Notice, StoredDocument
+from compliance.models import Case, CaseEvent, Notice, StoredDocument
 from compliance.operations.cases import (case_deadlines, case_history, case_options, fire_trigger, open_case,
                                          replay_case, stored_replay)
 from tests.workflows.test_ladder import ALL_TRIGGERS, VALID_INPUTS, VARIANTS, expected_dest

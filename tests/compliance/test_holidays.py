@@ -12,7 +12,6 @@ from compliance.models import Case, Deadline, HolidayOverrideRow, HolidayYear
 from compliance.operations.cases import case_deadlines, case_history, fire_trigger, replay_case, stored_replay
 from compliance.operations.holidays import enter_holiday_year
 from workflows.calendar import DayKind, HolidayOverride
-from workflows.states import TransitionRefused
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 SOURCE = "国务院办公厅关于2027年部分节假日安排的通知"
