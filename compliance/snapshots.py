@@ -71,7 +71,10 @@ def addressee_for(case: Case, notice_type: str) -> dict[str, str]:
     return {"name": case.enterprise.name}
 
 
-def _last_inputs(session: Session, case: Case, trigger: str) -> dict[str, Any]:
+def _last_inputs(session: Session, case: Case, trigger: str, current=None) -> dict[str, Any]:
+    """The inputs of the case's latest `trigger` step (the step being taken, when it is that one)."""
+    if current is not None and current[0] == trigger:
+        return plain(dict(current[1]))
     event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger == trigger)
                             .order_by(CaseEvent.seq.desc()).limit(1)).first()
     return dict(event.details.get("inputs", {})) if event is not None else {}
@@ -120,15 +123,15 @@ _NEEDS_REFUSAL = frozenset({"recommendation", "listing_request"})
 
 
 def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Jurisdiction,
-                   started: list[Deadline], today: dt.date) -> dict[str, Any]:
+                   started: list[Deadline], today: dt.date, current=None) -> dict[str, Any]:
     """The facts a notice of this type is rendered from, as far as the case file knows them now."""
     facts = _common(case, issuer, notice_type)
     # Earlier steps' inputs are read only for the types that print them (this runs inside every step).
-    visit = _last_inputs(session, case, "record_visit") if notice_type in _NEEDS_VISIT else {}
+    visit = _last_inputs(session, case, "record_visit", current) if notice_type in _NEEDS_VISIT else {}
     findings = [visit["findings"]] if visit.get("findings") else []
     visit_facts = {"visited_on": visit.get("visited_on"), "supervisors": visit.get("supervisors", []),
                    "place": case.enterprise.address}
-    refusal = _last_inputs(session, case, "record_refusal") if notice_type in _NEEDS_REFUSAL else {}
+    refusal = _last_inputs(session, case, "record_refusal", current) if notice_type in _NEEDS_REFUSAL else {}
     head = issuer.letterhead or {}
     if notice_type == "visit":
         facts.update(visit=visit_facts, findings=findings,
@@ -160,13 +163,13 @@ def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Ju
                      refusal=(f"截至{refusal['refused_on']}，该单位仍拒不改正" if refusal else "该单位至今仍拒不改正"),
                      attachments=["工会劳动法律监督意见书", "走访记录"])
     elif notice_type == "credit_repair":
-        listing = _last_inputs(session, case, "record_listing")
-        rect = _last_inputs(session, case, "rectify")
+        listing = _last_inputs(session, case, "record_listing", current)
+        rect = _last_inputs(session, case, "rectify", current)
         facts.update(listing={k: listing.get(k) for k in ("authority", "listed_on", "reference")},
                      rectified_on=rect.get("rectified_on"), rectification=[rect["action_taken"]] if rect else [],
                      repair={"earliest_on": _due(session, case, "credit_repair_wait", started), "wait": ""})
     elif notice_type == "rectification_closing":
-        rect = _last_inputs(session, case, "rectify")
+        rect = _last_inputs(session, case, "rectify", current)
         facts.update(rectified_on=rect.get("rectified_on"), rectification=[rect.get("action_taken", "")],
                      evidence=[rect.get("attachment_ref", "")])
     return plain(facts)

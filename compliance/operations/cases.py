@@ -130,7 +130,8 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
                         issuer_id=issuer.id, drafted_by_id=actor.id if actor else None, drafted_at=now,
                         drafted_event_id=event.id,
                         snapshot=draft_snapshot(session, case, notice_type, issuer=issuer,
-                                                started=result.started, today=today))
+                                                started=result.started, today=today,
+                                                current=(trigger, step.inputs)))
         session.add(notice)
         result.notices.append(notice)
     session.flush()
