@@ -27,6 +27,7 @@ def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flas
     app.register_blueprint(notices_web.bp)
     app.register_error_handler(DomainError, web.handle_domain_error)
     app.register_error_handler(StaleDataError, web.handle_stale_data)
+    app.register_error_handler(413, web.handle_too_large)
     app.jinja_env.filters["beijing"] = web.beijing_time
     app.jinja_env.filters["state_label"] = web.state_label
     app.jinja_env.filters["notice_title"] = web.notice_title

@@ -1,7 +1,7 @@
 """The supervisors' pages: load, check access, call an operation, render."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, text
 
@@ -95,3 +95,12 @@ def handle_stale_data(_exc):
     """Two writers raced past the version check (the loser's flush found the row changed): a conflict."""
     from compliance.errors import Conflict
     return handle_domain_error(Conflict("记录已被他人修改，请刷新后重试"))
+
+
+def handle_too_large(_exc):
+    """An upload over the limit: say so plainly, keep nothing."""
+    from compliance.errors import DomainError
+    limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    err = DomainError(f"文件过大：上传上限为 {limit} MB，未保存任何内容")
+    err.status, err.code = 413, "too_large"
+    return handle_domain_error(err)

@@ -243,3 +243,10 @@ def test_preview_and_pdf_pages_are_scoped(session, opinion_draft, approver, supe
     haidian = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110108"))
     client.post("/login", data={"login": make_user(jurisdiction=haidian).login, "password": "correct horse battery"})
     assert client.get(f"/notices/{notice.id}.pdf").status_code == 404          # out of scope looks absent
+
+
+def test_an_oversized_verification_upload_is_refused_plainly(app, client):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    res = client.post("/verify", data={"pdf": (io.BytesIO(b"%PDF" + b"0" * limit), "big.pdf")},
+                      content_type="multipart/form-data")
+    assert res.status_code == 413 and "文件过大" in res.get_data(as_text=True)
