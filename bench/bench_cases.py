@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from decimal import Decimal
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import sessionmaker
@@ -31,21 +30,17 @@ STEPS = [
 
 def _setup(factory, n_cases: int):
     """Users, enterprises and open cases to drive (not timed)."""
-    from compliance.identifiers import uscc_check_char
-    from compliance.models import Enterprise, Jurisdiction, Role
+    from compliance.models import Jurisdiction, Role
     from compliance.operations.cases import open_case
     from compliance.operations.users import create_user
+    from compliance.testing import new_enterprise
     with factory() as s:
         j = s.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
         user = create_user(s, login="bench", name="基准", password="bench-password", jurisdiction=j,
                            roles={Role.SUPERVISOR})
         ids = []
         for i in range(n_cases):
-            body = f"91110105{i:09d}"
-            e = Enterprise(uscc=body + uscc_check_char(body), name=f"北京基准测试{i}有限公司", jurisdiction=j,
-                           monthly_payroll=Decimal("100000"))
-            s.add(e)
-            s.flush()
+            e = new_enterprise(s, j, f"北京基准测试{i}有限公司")
             ids.append(open_case(s, enterprise=e, violations=["unpaid_funds", "no_union"], opened_by=user,
                                  supervisors=[user], now=NOW).id)
         s.commit()

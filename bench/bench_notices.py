@@ -6,7 +6,6 @@ import statistics
 import tempfile
 import time
 import uuid
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -20,11 +19,9 @@ BATCH = 1000
 
 def _approved_opinions(factory, n):
     """n cases at the opinion rung, each with an approved 监督意见书 draft (not timed)."""
-    from compliance.identifiers import uscc_check_char
-    from compliance.models import Enterprise, Jurisdiction, Role
-    from compliance.operations.cases import fire_trigger, open_case
-    from compliance.operations.notices import approve_notice
+    from compliance.models import Jurisdiction, Role
     from compliance.operations.users import create_user
+    from compliance.testing import approved_letters
     with factory() as s:
         j = s.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
         tag = uuid.uuid4().hex[:6]
@@ -32,22 +29,7 @@ def _approved_opinions(factory, n):
                               roles={Role.SUPERVISOR})
         chair = create_user(s, login=f"a{tag}", name="张国栋", password="bench-password", jurisdiction=j,
                             roles={Role.APPROVER})
-        ids = []
-        for i in range(n):
-            body = f"9111010{uuid.uuid4().int % 10**10:010d}"
-            e = Enterprise(uscc=body + uscc_check_char(body), name=f"北京京华智造科技{i}有限公司", jurisdiction=j,
-                           address="北京市朝阳区酒仙桥路10号院3号楼5层", legal_representative="陈建国",
-                           monthly_payroll=Decimal("1286400.00"))
-            s.add(e)
-            s.flush()
-            case = open_case(s, enterprise=e, violations=["no_union"], opened_by=drafter, now=NOW)
-            fire_trigger(s, case.id, "record_visit", {"visited_on": "2026-11-20",
-                                                      "findings": "你单位现有职工186人，已达到应当建立基层工会委员会的条件，但至今未建立工会。",
-                                                      "supervisors": ["刘洋（京朝监0231）", "赵敏（京朝监0187）"]},
-                         actor=drafter, now=NOW)
-            [notice] = fire_trigger(s, case.id, "issue_opinion", {}, actor=drafter, now=NOW).notices
-            approve_notice(s, notice.id, approver=chair, now=NOW)
-            ids.append(notice.id)
+        ids = approved_letters(s, jurisdiction=j, drafter=drafter, approver=chair, count=n, now=NOW)
         s.commit()
         return drafter.id, ids
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import uuid
 
-from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import sessionmaker
+
+from compliance.testing import scratch_database
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -20,19 +20,15 @@ def bench_database(prefer: str = "postgresql"):
     from compliance.seed import seed_jurisdictions
 
     base = os.environ.get("COMPLIANCE_BENCH_DATABASE_URL", DEFAULT_PG)
-    admin = None
+    drop = None
     if prefer == "postgresql":
         try:
-            admin = create_engine(make_url(base), isolation_level="AUTOCOMMIT")
-            name = f"compliance_bench_{uuid.uuid4().hex[:10]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = make_url(base).set(database=name).render_as_string(hide_password=False)
+            url, drop = scratch_database(base, "compliance_bench")
             label = "postgresql"
-        except Exception:
-            admin = None
+        except Exception:   # no PostgreSQL answering: measure the embedded default instead
+            drop = None
     tmp = None
-    if admin is None:
+    if drop is None:
         tmp = tempfile.TemporaryDirectory()
         url, label = f"sqlite:///{tmp.name}/bench.sqlite3", "sqlite"
     upgrade(url)
@@ -44,9 +40,7 @@ def bench_database(prefer: str = "postgresql"):
     try:
         yield url, label
     finally:
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        if drop is not None:
+            drop()
         if tmp is not None:
             tmp.cleanup()

@@ -18,13 +18,8 @@ def _out(as_json: bool, payload, text: str) -> None:
 
 
 def _user(login: str | None):
-    from compliance.models import User
-    if not login:
-        return None
-    user = db.session.scalar(select(User).where(User.login == login))
-    if user is None:
-        raise click.ClickException(f"没有用户 {login}")
-    return user
+    from compliance.cli import user_by_login
+    return user_by_login(login) if login else None
 
 
 def _case(ref: str):

@@ -38,6 +38,15 @@ def one_line_errors(func):
     return wrapper
 
 
+def user_by_login(login: str):
+    """The user with this login, or a one-line error."""
+    from compliance.models import User
+    user = db.session.scalar(select(User).where(User.login == login))
+    if user is None:
+        raise click.ClickException(f"没有用户 {login}")
+    return user
+
+
 def require_current_schema():
     from compliance.migrate import SchemaOutOfDate, ensure_schema_current
     try:

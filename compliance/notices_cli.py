@@ -12,11 +12,8 @@ from compliance.db import db
 
 
 def _user(login):
-    from compliance.models import User
-    user = db.session.scalar(select(User).where(User.login == login))
-    if user is None:
-        raise click.ClickException(f"没有用户 {login}")
-    return user
+    from compliance.cli import user_by_login
+    return user_by_login(login)
 
 
 @click.group("notices")

@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import make_url, select
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 BACKEND = os.environ.get("COMPLIANCE_TEST_BACKEND", "sqlite")
@@ -44,25 +44,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _create_pg_database() -> tuple[str, callable]:
+    from compliance.testing import scratch_database
     base = os.environ.get("COMPLIANCE_TEST_DATABASE_URL")
     if not base:
         pytest.exit("COMPLIANCE_TEST_BACKEND=postgresql needs COMPLIANCE_TEST_DATABASE_URL", returncode=1)
-    url = make_url(base)
-    name = f"compliance_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return scratch_database(base, "compliance_test")
     except Exception as exc:
-        pytest.exit(f"PostgreSQL test server unreachable at {url.render_as_string(hide_password=True)}: {exc}",
-                    returncode=1)
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
+        pytest.exit(f"PostgreSQL test server unreachable at {make_url(base).render_as_string(hide_password=True)}: "
+                    f"{exc}", returncode=1)
 
 
 @pytest.fixture(autouse=True, scope="session")

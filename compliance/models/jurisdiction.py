@@ -44,9 +44,7 @@ class Jurisdiction(Base):
     #: What notices print about the issuer: address, contact, chair, bank account for union funds.
     letterhead: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    #: Joined one level up: notices print the parent committee (抄送) and street cases go to the district.
-    parent: Mapped[Jurisdiction | None] = relationship(remote_side=[id], back_populates="children", lazy="joined",
-                                                       join_depth=1)
+    parent: Mapped[Jurisdiction | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Jurisdiction]] = relationship(back_populates="parent", order_by="Jurisdiction.code")
 
     def contains(self, other: Jurisdiction) -> bool:

@@ -6,19 +6,16 @@ import os
 import re
 import subprocess
 import sys
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from compliance.db import make_engine
-from compliance.identifiers import uscc_check_char
 from compliance.migrate import upgrade
-from compliance.models import Enterprise, Jurisdiction, Notice, Role
-from compliance.operations.cases import fire_trigger, open_case
-from compliance.operations.notices import approve_notice
+from compliance.models import Jurisdiction, Notice, Role
 from compliance.operations.users import create_user
 from compliance.seed import seed_jurisdictions
+from compliance.testing import approved_letters
 
 NOW = dt.datetime(2026, 11, 24, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 COUNT = 7
@@ -34,17 +31,8 @@ def test_issue_batch_command_numbers_every_approved_notice(empty_database_url, t
                               roles={Role.SUPERVISOR})
         chair = create_user(s, login="chair", name="张国栋", password="batch-password", jurisdiction=chaoyang,
                             roles={Role.APPROVER})
-        for i in range(COUNT):
-            body = f"911101050000000{i:02d}"
-            e = Enterprise(uscc=body + uscc_check_char(body), name=f"北京批量{i}有限公司", jurisdiction=chaoyang,
-                           monthly_payroll=Decimal("1"))
-            s.add(e)
-            s.flush()
-            case = open_case(s, enterprise=e, violations=["no_union"], opened_by=drafter, now=NOW)
-            [notice] = fire_trigger(s, case.id, "record_visit", {"visited_on": "2026-11-20", "findings": "未建会",
-                                                                 "supervisors": ["王芳", "李强"]},
-                                    actor=drafter, now=NOW).notices
-            approve_notice(s, notice.id, approver=chair, now=NOW)
+        approved_letters(s, jurisdiction=chaoyang, drafter=drafter, approver=chair, count=COUNT, now=NOW,
+                         up_to="record_visit", name="北京批量{}有限公司")
         s.commit()
     env = {**os.environ, "COMPLIANCE_DATABASE_URL": empty_database_url, "COMPLIANCE_SECRET_KEY": "x",
            "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs")}

@@ -5,7 +5,6 @@ import datetime as dt
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -13,12 +12,11 @@ from sqlalchemy.orm import sessionmaker
 
 from compliance.db import make_engine
 from compliance.documents import DocumentStore
-from compliance.identifiers import uscc_check_char
-from compliance.models import Enterprise, Jurisdiction, JurisdictionLevel, Notice, Role, User
-from compliance.operations.cases import fire_trigger, open_case
-from compliance.operations.notices import approve_notice, issue_notice
+from compliance.models import Jurisdiction, JurisdictionLevel, Notice, Role, User
+from compliance.operations.notices import issue_notice
 from compliance.operations.users import create_user
 from compliance.seed import add_jurisdiction
+from compliance.testing import approved_letters
 
 pytestmark = pytest.mark.postgres
 
@@ -37,19 +35,8 @@ def _approved_opinions(factory, n):
                               roles={Role.SUPERVISOR})
         chair = create_user(s, login=f"a{tag}", name="审批人", password="numbering!", jurisdiction=street,
                             roles={Role.APPROVER})
-        ids = []
-        for i in range(n):
-            body = f"9111010{uuid.uuid4().int % 10**10:010d}"
-            e = Enterprise(uscc=body + uscc_check_char(body), name=f"北京编号测试{i}有限公司", jurisdiction=street,
-                           monthly_payroll=Decimal("1"))
-            s.add(e)
-            s.flush()
-            case = open_case(s, enterprise=e, violations=["no_union"], opened_by=drafter, now=NOW)
-            fire_trigger(s, case.id, "record_visit", {"visited_on": "2026-11-20", "findings": "未建会",
-                                                      "supervisors": ["王芳", "李强"]}, actor=drafter, now=NOW)
-            [notice] = fire_trigger(s, case.id, "issue_opinion", {}, actor=drafter, now=NOW).notices
-            approve_notice(s, notice.id, approver=chair, now=NOW)
-            ids.append(notice.id)
+        ids = approved_letters(s, jurisdiction=street, drafter=drafter, approver=chair, count=n, now=NOW,
+                               name="北京编号测试{}有限公司")
         s.commit()
         return street, drafter.id, ids
 
