@@ -124,16 +124,19 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
                             explanation=due.explain(), opened_event_id=event.id, created_at=now)
         session.add(deadline)
         result.started.append(deadline)
-    for notice_type in step.notices:
-        issuer = issuer_for(case, notice_type)
-        notice = Notice(case_id=case.id, notice_type=notice_type, status=NoticeStatus.DRAFT.value,
-                        issuer_id=issuer.id, drafted_by_id=actor.id if actor else None, drafted_at=now,
-                        drafted_event_id=event.id,
-                        snapshot=draft_snapshot(session, case, notice_type, issuer=issuer,
-                                                started=result.started, today=today,
-                                                current=(trigger, step.inputs)))
-        session.add(notice)
-        result.notices.append(notice)
+    # The drafts read earlier steps from the database; what this step adds they take from `started` and
+    # `current`, so the new rows can wait for the one flush below.
+    with session.no_autoflush:
+        for notice_type in step.notices:
+            issuer = issuer_for(case, notice_type)
+            notice = Notice(case_id=case.id, notice_type=notice_type, status=NoticeStatus.DRAFT.value,
+                            issuer_id=issuer.id, drafted_by_id=actor.id if actor else None, drafted_at=now,
+                            drafted_event_id=event.id,
+                            snapshot=draft_snapshot(session, case, notice_type, issuer=issuer,
+                                                    started=result.started, today=today,
+                                                    current=(trigger, step.inputs)))
+            session.add(notice)
+            result.notices.append(notice)
     session.flush()
     return result
 
