@@ -8,24 +8,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import sessionmaker
 
 from bench.database import bench_database
+from compliance.testing import CLIMB_DAY, UNPAID_FUNDS_CLIMB
 
 CASES = 40
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=BEIJING).astimezone(dt.timezone.utc)
-TODAY = "2026-11-24"
 #: Ten steps from registration to rectification of an unpaid-funds case, all allowed on one day.
-STEPS = [
-    ("record_visit", {"visited_on": TODAY, "findings": "职工120人，未建会，未缴纳工会经费", "supervisors": ["王芳", "李强"]}),
-    ("issue_opinion", {}),
-    ("record_refusal", {"refused_on": TODAY, "summary": "企业拒绝整改"}),
-    ("issue_recommendation", {}),
-    ("demand_payment", {}),
-    ("record_refusal", {"refused_on": TODAY, "summary": "企业拒绝缴纳"}),
-    ("apply_payment_order", {}),
-    ("request_listing", {}),
-    ("record_listing", {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": TODAY, "reference": "朝人社信〔2026〕3号"}),
-    ("rectify", {"action_taken": "补缴经费并建会", "rectified_on": TODAY, "attachment_ref": "凭证.pdf"}),
-]
+STEPS = [*UNPAID_FUNDS_CLIMB,
+         ("rectify", {"action_taken": "补缴经费并建会", "rectified_on": CLIMB_DAY, "attachment_ref": "凭证.pdf"})]
 
 
 def _setup(factory, n_cases: int):

@@ -35,6 +35,60 @@ def scratch_database(base_url: str, prefix: str) -> tuple[str, Callable[[], None
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+def prepare_database(url: str) -> None:
+    """Migrate a database to head and add the Beijing jurisdictions (what `compliance db upgrade` does)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from compliance.db import make_engine
+    from compliance.migrate import upgrade
+    from compliance.seed import seed_jurisdictions
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with sessionmaker(bind=engine)() as session:
+            seed_jurisdictions(session)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+#: An unpaid-funds + no-union case from the visit to the listing, every step allowed on 2026-11-24 once the
+#: previous step's letter has gone out.
+CLIMB_DAY = "2026-11-24"
+UNPAID_FUNDS_CLIMB = [
+    ("record_visit", {"visited_on": CLIMB_DAY, "findings": "职工120人，未建会，未缴纳工会经费", "supervisors": ["王芳", "李强"]}),
+    ("issue_opinion", {}),
+    ("record_refusal", {"refused_on": CLIMB_DAY, "summary": "企业拒绝整改"}),
+    ("issue_recommendation", {}),
+    ("demand_payment", {}),
+    ("record_refusal", {"refused_on": CLIMB_DAY, "summary": "企业拒绝缴纳"}),
+    ("apply_payment_order", {}),
+    ("request_listing", {}),
+    ("record_listing", {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": CLIMB_DAY,
+                        "reference": "朝人社信〔2026〕3号"}),
+]
+
+#: What a supervisor completes on drafts the case file cannot fill by itself.
+DRAFT_COMPLETIONS = {"payment_order": {"applicant": {"address": "北京市朝阳区示例路1号", "representative": "李卫东"}}}
+
+
+def issue_drafts(session: Session, case_id: int, *, approver: User, now: dt.datetime, store,
+                 public_base: str = "http://127.0.0.1:5000") -> list:
+    """The chair completes, approves and issues every draft of a case (the letters go out); returns them."""
+    from sqlalchemy import select
+
+    from compliance.models import Notice
+    from compliance.operations.notices import approve_notice, issue_notice, update_draft
+    drafts = session.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status == "draft")
+                             .order_by(Notice.id)).all()
+    for notice in drafts:
+        if notice.notice_type in DRAFT_COMPLETIONS:
+            update_draft(session, notice.id, DRAFT_COMPLETIONS[notice.notice_type], actor=approver, now=now)
+        approve_notice(session, notice.id, approver=approver, now=now)
+        issue_notice(session, notice.id, actor=approver, now=now, store=store, public_base=public_base)
+    return drafts
+
+
 def new_enterprise(session: Session, jurisdiction: Jurisdiction, name: str, **kw) -> Enterprise:
     """An enterprise with a fresh, valid 统一社会信用代码 (made up) unless one is given."""
     if "uscc" not in kw:

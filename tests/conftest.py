@@ -70,20 +70,13 @@ def _cheap_password_hashing():
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """A fresh database at the migration head with the Beijing jurisdictions, for this run only."""
-    from compliance.db import make_engine
-    from compliance.migrate import upgrade
-    from compliance.seed import seed_jurisdictions
+    from compliance.testing import prepare_database
 
     if BACKEND == "postgresql":
         url, drop = _create_pg_database()
     else:
         url, drop = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}", (lambda: None)
-    upgrade(url)
-    engine = make_engine(url)
-    with sessionmaker(bind=engine)() as s:
-        seed_jurisdictions(s)
-        s.commit()
-    engine.dispose()
+    prepare_database(url)
     yield url
     drop()
 
@@ -232,22 +225,9 @@ def approver(session, make_user):
 
 @pytest.fixture
 def send_letters(session, approver, store):
-    """Approve and issue every draft notice of a case through the real operations (the letter goes out)."""
-    from compliance.models import Notice
-    from compliance.operations.notices import approve_notice, issue_notice
-
-    from compliance.operations.notices import update_draft
-
-    #: What the supervisor completes on drafts the case file cannot fill by itself.
-    completions = {"payment_order": {"applicant": {"address": "北京市朝阳区示例路1号", "representative": "李卫东"}}}
+    """Complete, approve and issue every draft notice of a case through the real operations (the letter goes out)."""
+    from compliance.testing import issue_drafts
 
     def send(case_id, now):
-        drafts = session.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status == "draft")
-                                 .order_by(Notice.id)).all()
-        for notice in drafts:
-            if notice.notice_type in completions:
-                update_draft(session, notice.id, completions[notice.notice_type], actor=approver, now=now)
-            approve_notice(session, notice.id, approver=approver, now=now)
-            issue_notice(session, notice.id, actor=approver, now=now, store=store)
-        return drafts
+        return issue_drafts(session, case_id, approver=approver, now=now, store=store)
     return send

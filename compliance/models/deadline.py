@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from compliance.db import Base, UTCDateTime
 from compliance.models.base import enum_check, utcnow
-from workflows.deadlines import Counting
+from workflows.deadlines import Counting, PeriodRule
 
 
 class DeadlineStatus(StrEnum):
@@ -52,6 +52,11 @@ class Deadline(Base):
     closed_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    def rule(self) -> PeriodRule:
+        """The rule this deadline was counted with (as stored: a visit may have set its own period)."""
+        return PeriodRule(key=self.rule_key, label=self.label, period=self.period, counting=Counting(self.counting),
+                          legal_basis=self.legal_basis)
 
     @property
     def is_open(self) -> bool:

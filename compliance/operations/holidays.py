@@ -13,7 +13,7 @@ from compliance.models import Case, CaseEvent, Deadline, HolidayOverrideRow, Hol
 from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
 from workflows.calendar import DayKind, HolidayOverride
-from workflows.deadlines import Counting, PeriodRule, compute_due
+from workflows.deadlines import compute_due
 
 #: Deadlines whose due date the ladder's guards read from the case row.
 _FACT_FOR_RULE = {"opinion_reply": "opinion_reply_due", "payment_demand": "payment_demand_due"}
@@ -62,8 +62,7 @@ def recompute_provisional_deadlines(session: Session, *, actor: User | None, now
     rows = session.scalars(select(Deadline).where(Deadline.is_provisional.is_(True))
                            .order_by(Deadline.case_id, Deadline.id)).all()
     for row in rows:
-        rule = PeriodRule(key=row.rule_key, label=row.label, period=row.period, counting=Counting(row.counting),
-                          legal_basis=row.legal_basis)
+        rule = row.rule()
         due = compute_due(row.start_on, rule, policy.calendar)
         if (due.due, due.provisional, due.extended_from) == (row.due_on, row.is_provisional, row.extended_from):
             continue

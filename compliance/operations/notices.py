@@ -25,7 +25,6 @@ from compliance.models import (Case, CaseEvent, Deadline, DeadlineStatus, Jurisd
 from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
 from compliance.snapshots import REFERENCES, plain, resolve_references
-from workflows.deadlines import Counting, PeriodRule
 from workflows.issuing import RESTARTS, restart_on_issue
 
 #: Facts the system sets; a draft edit may not touch them.
@@ -285,8 +284,7 @@ def _restart_deadline(session: Session, case: Case, notice: Notice, today: dt.da
                           .order_by(Deadline.id.desc()).limit(1)).first()
     if row is None:
         return None
-    rule = PeriodRule(key=row.rule_key, label=row.label, period=row.period, counting=Counting(row.counting),
-                      legal_basis=row.legal_basis)
+    rule = row.rule()
     facts, due = restart_on_issue(case.facts(), notice.notice_type, today, rule, policy.calendar)
     case.apply_facts(facts)
     before = row.due_on

@@ -14,11 +14,11 @@ from sqlalchemy.orm import sessionmaker
 from compliance.db import make_engine
 from compliance.errors import Conflict
 from compliance.documents import DocumentStore
-from compliance.models import Case, CaseEvent, Deadline, Enterprise, Jurisdiction, JurisdictionLevel, Notice, Role, User
-from compliance.operations.notices import approve_notice, issue_notice, update_draft
+from compliance.models import Case, CaseEvent, Deadline, Enterprise, Jurisdiction, JurisdictionLevel, Role, User
 from compliance.operations.cases import fire_trigger, open_case, replay_case, stored_replay
 from compliance.operations.users import create_user
 from compliance.seed import add_jurisdiction
+from compliance.testing import CLIMB_DAY, UNPAID_FUNDS_CLIMB, issue_drafts
 
 pytestmark = pytest.mark.postgres
 
@@ -26,21 +26,10 @@ CLIENTS = 20
 ROUNDS = 10
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=BEIJING)
-TODAY = "2026-11-24"
-CLIMB = [
-    ("record_visit", {"visited_on": TODAY, "findings": "未建会", "supervisors": ["王芳", "李强"]}),
-    ("issue_opinion", {}),
-    ("record_refusal", {"refused_on": TODAY, "summary": "拒绝"}),
-    ("issue_recommendation", {}),
-    ("demand_payment", {}),
-    ("record_refusal", {"refused_on": TODAY, "summary": "拒绝缴纳"}),
-    ("apply_payment_order", {}),
-    ("request_listing", {}),
-    ("record_listing", {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": TODAY, "reference": "朝人社信〔2026〕9号"}),
-]
+CLIMB = UNPAID_FUNDS_CLIMB
 #: What the other clients try at the same moment: a different, also allowed, step.
 RIVALS = [("withdraw", {"reason": "企业注销"}),
-          ("rectify", {"action_taken": "已整改", "rectified_on": TODAY, "attachment_ref": "x.pdf"})]
+          ("rectify", {"action_taken": "已整改", "rectified_on": CLIMB_DAY, "attachment_ref": "x.pdf"})]
 
 
 @pytest.fixture
@@ -65,14 +54,7 @@ def committed(database_url):
 def _send_letters(factory, case_id, chair_id, store):
     """Between rungs the chair approves and issues the step's letters (single-threaded, like the office)."""
     with factory() as s:
-        chair = s.get(User, chair_id)
-        for notice in s.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status == "draft")
-                                .order_by(Notice.id)).all():
-            if notice.notice_type == "payment_order":
-                update_draft(s, notice.id, {"applicant": {"address": "北京市朝阳区示例路1号", "representative": "李卫东"}},
-                             actor=chair, now=NOW)
-            approve_notice(s, notice.id, approver=chair, now=NOW)
-            issue_notice(s, notice.id, actor=chair, now=NOW, store=store, public_base="http://127.0.0.1:5000")
+        issue_drafts(s, case_id, approver=s.get(User, chair_id), now=NOW, store=store)
         s.commit()
 
 

@@ -25,29 +25,7 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 # The ladder's next stages and exits, written by hand from the law in the pure property test: the same table
 # must hold for the stored cases.
-from tests.workflows.test_ladder_properties import EXITS, NEXT  # noqa: E402
-
-names = st.lists(st.sampled_from(["王芳", "李强", "张伟", "刘洋", "JD-0012"]), min_size=2, max_size=3, unique=True)
-texts = st.sampled_from(["职工43人，尚未建立工会", "企业注销", "已补缴2025年工会经费", "北京市朝阳区人力资源和社会保障局"])
-
-
-def valid_inputs(trigger: str, facts: CaseFacts, today: dt.date):
-    """Inputs the form accepts: dates between the case's latest recorded date and the business day, never later."""
-    known = [d for d in (facts.visited_on, facts.opinion_issued_on, facts.payment_demanded_on, facts.replied_on,
-                         facts.refused_on) if d is not None]
-    low = max(known, default=today - dt.timedelta(days=60))
-    when = st.dates(low, today).flatmap(lambda d: st.sampled_from([d, d.isoformat()]))
-    return {
-        "record_visit": st.fixed_dictionaries(
-            {"visited_on": when, "findings": texts, "supervisors": names},
-            optional={"rectification_days": st.integers(1, 90)}),
-        "record_reply": st.fixed_dictionaries({"replied_on": when, "summary": texts}),
-        "record_refusal": st.fixed_dictionaries({"refused_on": when, "summary": texts}),
-        "record_listing": st.fixed_dictionaries({"authority": texts, "listed_on": when, "reference": texts}),
-        "rectify": st.fixed_dictionaries({"action_taken": texts, "rectified_on": when, "attachment_ref": texts}),
-        "withdraw": st.fixed_dictionaries({"reason": texts}),
-    }.get(trigger, st.just({}))
-
+from tests.workflows.test_ladder_properties import EXITS, NEXT, valid_inputs  # noqa: E402
 
 def columns(row) -> dict:
     """Every mapped column of a row, as stored."""
