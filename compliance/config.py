@@ -26,6 +26,31 @@ class Defaults:
     #: Run the scheduler inside the web process (embedded default only; production runs it apart).
     SCHEDULER_IN_PROCESS = False
 
+    # Sessions live in the database (compliance.models.UserSession); the cookie only names one.
+    SESSION_COOKIE_NAME = "compliance_session"
+    #: None: Secure cookies exactly when PUBLIC_BASE_URL is https (set True/False to force).
+    SESSION_COOKIE_SECURE = None
+    #: A session ends after this long without a request …
+    SESSION_IDLE_MINUTES = 30
+    #: … and this long after login, whatever the activity.
+    SESSION_MAX_HOURS = 12
+    #: Reverse proxies in front of the service whose X-Forwarded-For/-Proto/-Host to trust (0: none).
+    TRUSTED_PROXIES = 0
+
+    # Failed logins, counted per account (the login typed, known or not) and per client address.
+    #: Failures before each further attempt must wait (1 s, 2 s, 4 s … up to LOGIN_MAX_DELAY_SECONDS).
+    LOGIN_FREE_FAILURES = 3
+    #: Failures that lock the account for LOGIN_LOCK_MINUTES (an admin can unlock it sooner).
+    LOGIN_LOCK_FAILURES = 10
+    #: The same for one client address (offices share one address: set higher).
+    LOGIN_ADDRESS_FREE_FAILURES = 20
+    LOGIN_ADDRESS_LOCK_FAILURES = 100
+    LOGIN_LOCK_MINUTES = 15
+    LOGIN_MAX_DELAY_SECONDS = 60
+    #: Failures older than this are forgotten.
+    LOGIN_FAILURE_WINDOW_MINUTES = 60
+    PASSWORD_MIN_LENGTH = 10
+
 
 def configure(app, config: dict | None) -> None:
     """Fill app.config in precedence order; test config wins over everything."""
@@ -40,6 +65,8 @@ def configure(app, config: dict | None) -> None:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("PUBLIC_BASE_URL", "")).startswith("https://")
 
 
 def _instance_secret(instance: Path) -> str:

@@ -8,3 +8,6 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录"
+login_manager.login_message_category = "warning"
+#: Sessions are checked in the database on every request; Flask-Login's own "remember me" cookie is not used.
+login_manager.session_protection = None

@@ -12,6 +12,39 @@ from typing import Mapping
 LETTERS_DIR = Path(__file__).resolve().parent
 ADDRESSEE_KINDS = ('enterprise', 'authority', 'court')
 
+#: Facts the system fills from the case file, the issuing committee, approval, issue and the archive
+#: (dotted prefix → Chinese name). A person never sets them on a draft, so no meta.json may declare
+#: one editable: the red header, the number and the identity of the enterprise are not a drafter's to
+#: change. applicant.name is the issuing committee's federation, and legal_basis is quoted from
+#: letters/law.py for the case's violations.
+SYSTEM_FACTS: Mapping[str, str] = MappingProxyType({
+    'issuer': '发文机关', 'number': '发文字号', 'verification': '核验码', 'issued_on': '成文日期',
+    'printed_on': '印发日期', 'printed_by': '印发机关', 'signatory': '签发人', 'case': '案件信息',
+    'enterprise.name': '企业名称', 'enterprise.uscc': '统一社会信用代码',
+    'opinion_ref': '所依据的监督意见书', 'demand_ref': '所依据的催缴通知书',
+    'original': '被撤回的文书', 'withdraws': '被撤回的文书', 'applicant.name': '申请人名称',
+    'legal_basis': '法律依据',
+})
+
+#: Kinds of editable fact (see compliance/drafts.py for how each is read and normalised).
+EDITABLE_TYPES = ('text', 'paragraph', 'paragraphs', 'names', 'date', 'money', 'arrears_months')
+LIST_TYPES = ('paragraphs', 'names', 'arrears_months')
+DEFAULT_MAX_ITEMS = 20
+DATE_LENGTH = 10  # YYYY-MM-DD: a date entry needs no "max" in meta.json
+_EDITABLE_FIELDS = {'key', 'label', 'type', 'max', 'max_items'}
+_DOTTED_KEY = re.compile(r'^[a-z_]+(\.[a-z_]+)*$')
+
+
+@dataclass(frozen=True)
+class EditableFact:
+    """One fact a person may set on a draft, as declared under "editable" in meta.json."""
+
+    key: str              #: dotted key in the snapshot, e.g. order_ref.number
+    label: str            #: Chinese name used in forms and messages, e.g. 责令改正文号
+    type: str             #: one of EDITABLE_TYPES
+    max: int              #: characters of one value: of each item in a list, of each amount in money
+    max_items: int | None = None  #: items (rows) a list type may hold; None for single values
+
 
 @dataclass(frozen=True)
 class NoticeType:
@@ -21,6 +54,7 @@ class NoticeType:
     template_version: str         #: bump when the wording of template.html changes
     required_facts: tuple[str, ...]  #: dotted keys that must be present and non-empty
     addressee_kind: str           #: enterprise | authority | court
+    editable: tuple[EditableFact, ...] = ()  #: facts a person may set on a draft of this type
 
 
 @dataclass(frozen=True)
@@ -38,6 +72,58 @@ class MissingFacts(ValueError):
         super().__init__(f'{key}: missing required facts: {", ".join(missing)}')
 
 
+def system_fact(dotted: str) -> str | None:
+    """The SYSTEM_FACTS prefix that ``dotted`` is or falls under, or None."""
+    for prefix in SYSTEM_FACTS:
+        if dotted == prefix or dotted.startswith(prefix + '.'):
+            return prefix
+    return None
+
+
+def _load_editable(meta_path: Path, entries) -> tuple[EditableFact, ...]:
+    if not isinstance(entries, list):
+        raise ValueError(f'{meta_path}: editable must be a list')
+    facts: list[EditableFact] = []
+    for entry in entries:
+        where = f'{meta_path}: editable {entry.get("key") if isinstance(entry, dict) else entry!r}'
+        if not isinstance(entry, dict) or not {'key', 'label', 'type'} <= set(entry):
+            raise ValueError(f'{where}: needs key, label and type')
+        if set(entry) - _EDITABLE_FIELDS:
+            raise ValueError(f'{where}: unknown fields {sorted(set(entry) - _EDITABLE_FIELDS)}')
+        key, kind = entry['key'], entry['type']
+        if not isinstance(key, str) or not _DOTTED_KEY.match(key):
+            raise ValueError(f'{where}: key must be a dotted name')
+        if kind not in EDITABLE_TYPES:
+            raise ValueError(f'{where}: unknown type {kind!r}')
+        if not isinstance(entry['label'], str) or not entry['label'].strip():
+            raise ValueError(f'{where}: label must be non-empty text')
+        # A key above a system fact (e.g. "enterprise") would replace it along with its siblings.
+        if system_fact(key) or any(prefix.startswith(key + '.') for prefix in SYSTEM_FACTS):
+            raise ValueError(f'{where}: {key} is filled by the system, never by a person')
+        size = entry.get('max', DATE_LENGTH if kind == 'date' else None)
+        count = entry.get('max_items', DEFAULT_MAX_ITEMS if kind in LIST_TYPES else None)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f'{where}: max must be a positive integer')
+        if kind in ('money', 'arrears_months') and size < len('0.00'):
+            raise ValueError(f'{where}: max is the length of an amount such as 0.00')
+        if kind not in LIST_TYPES and 'max_items' in entry:
+            raise ValueError(f'{where}: max_items applies to list types only')
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ValueError(f'{where}: max_items must be a positive integer')
+        facts.append(EditableFact(key, entry['label'].strip(), kind, size, count))
+    keys = [fact.key for fact in facts]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f'{meta_path}: duplicate editable keys')
+    # Labels name the fact in messages; two alike would leave the drafter guessing which one is meant.
+    if len({fact.label for fact in facts}) != len(facts):
+        raise ValueError(f'{meta_path}: duplicate editable labels')
+    # One key inside another (visit and visit.place) would make a change mean two things.
+    for key in keys:
+        if any(other.startswith(key + '.') for other in keys):
+            raise ValueError(f'{meta_path}: editable {key} contains another editable key')
+    return tuple(facts)
+
+
 def _load_types() -> Mapping[str, NoticeType]:
     types = {}
     for meta_path in sorted(LETTERS_DIR.glob('*/meta.json')):
@@ -51,7 +137,8 @@ def _load_types() -> Mapping[str, NoticeType]:
             raise ValueError(f'{meta_path}: bad addressee_kind')
         types[key] = NoticeType(key, meta['title'], meta['type_code'],
                                 str(meta['template_version']), tuple(meta['required_facts']),
-                                meta['addressee_kind'])
+                                meta['addressee_kind'],
+                                _load_editable(meta_path, meta.get('editable', [])))
     codes = [t.type_code for t in types.values()]
     if len(set(codes)) != len(codes):
         raise ValueError('type codes must be distinct')

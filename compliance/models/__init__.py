@@ -10,3 +10,4 @@ from compliance.models.holiday import HolidayOverrideRow, HolidayYear  # noqa: F
 from compliance.models.notice import Notice, NoticeStatus, StoredDocument  # noqa: F401
 from compliance.models.attachment import Attachment  # noqa: F401
 from compliance.models.sequence import SequenceCounter, next_seq  # noqa: F401
+from compliance.models.access import AdminEvent, LoginThrottle, UserSession  # noqa: F401

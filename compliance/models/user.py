@@ -45,6 +45,9 @@ class User(UserMixin, Base):
     email: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Set when an admin resets the password: the user chooses a new one before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
     jurisdiction: Mapped[Jurisdiction] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")

@@ -1,4 +1,5 @@
-"""Creating and changing users."""
+"""Building a user row: for seeding, the demo, tests and the first admin. Admins create accounts through
+compliance.operations.accounts.create_account, which checks who may and audits it."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -6,14 +7,14 @@ from sqlalchemy.orm import Session
 
 from compliance.errors import ValidationFailed
 from compliance.models import Jurisdiction, Role, User, UserRole
-from compliance.passwords import hash_password
+from compliance.passwords import hash_password, password_problem
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
 
 
 def create_user(session: Session, *, login: str, name: str, password: str, jurisdiction: Jurisdiction,
                 roles: set[Role] | frozenset[Role], supervisor_number: str | None = None,
-                email: str | None = None) -> User:
+                email: str | None = None, min_password_length: int = MIN_PASSWORD_LENGTH) -> User:
     """Create an active user; refuse duplicates and weak passwords with a clear message."""
     login = (login or "").strip()
     if not login:
@@ -22,8 +23,9 @@ def create_user(session: Session, *, login: str, name: str, password: str, juris
         raise ValidationFailed(f"用户名“{login}”已存在", field="login")
     if supervisor_number and session.scalar(select(User.id).where(User.supervisor_number == supervisor_number)):
         raise ValidationFailed(f"监督员证号“{supervisor_number}”已被使用", field="supervisor_number")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"密码至少{MIN_PASSWORD_LENGTH}位", field="password")
+    problem = password_problem(password or "", login=login, min_length=min_password_length)
+    if problem:
+        raise ValidationFailed(problem, field="password")
     if not roles:
         raise ValidationFailed("至少需要一个角色", field="roles")
     user = User(login=login, name=name.strip() or login, password_hash=hash_password(password),

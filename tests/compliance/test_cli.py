@@ -12,9 +12,24 @@ def invoke(runner, *args, input=None):
     return runner.invoke(main, list(args), input=input, catch_exceptions=False)
 
 
+def test_first_admin_from_the_shell_then_accounts_only_by_an_admin(runner, session):
+    not_admin = invoke(runner, "create-user", "zhang.san", "--name", "张三", "--jurisdiction", "110105", "--role",
+                       "supervisor", "--password-stdin", input="a-long-password\n")
+    assert not_admin.exit_code == 1 and "第一个账号须为市级管理员" in not_admin.output
+    first_admin = invoke(runner, "create-user", "root.admin", "--name", "管理员", "--jurisdiction", "110000", "--role",
+                         "admin", "--password-stdin", input="a-long-password\n")
+    assert first_admin.exit_code == 0, first_admin.output
+    again = invoke(runner, "create-user", "second.admin", "--name", "管理员二", "--jurisdiction", "110000", "--role",
+                   "admin", "--password-stdin", input="a-long-password\n")
+    assert again.exit_code == 1 and "--by" in again.output
+    assert session.scalar(select(func.count(User.id)).where(User.login == "second.admin")) == 0
+
+
 def test_create_user_then_duplicate_is_a_one_line_error(runner, session):
+    invoke(runner, "create-user", "root.admin", "--name", "管理员", "--jurisdiction", "110000", "--role", "admin",
+           "--password-stdin", input="a-long-password\n")
     args = ("create-user", "zhang.san", "--name", "张三", "--jurisdiction", "110105", "--role", "supervisor",
-            "--password-stdin")
+            "--password-stdin", "--by", "root.admin")
     first = invoke(runner, *args, input="a-long-password\n")
     assert first.exit_code == 0, first.output
     assert session.scalar(select(User).where(User.login == "zhang.san")).jurisdiction.name == "朝阳区"
@@ -30,7 +45,10 @@ def test_create_user_unknown_jurisdiction_and_short_password(runner):
     assert bad_place.exit_code == 1 and "没有代码为 999999 的辖区" in bad_place.output
     short = invoke(runner, "create-user", "li", "--name", "李", "--jurisdiction", "110000", "--role", "admin",
                    "--password-stdin", input="short\n")
-    assert short.exit_code == 1 and "密码至少8位" in short.output
+    assert short.exit_code == 1 and "密码至少10位" in short.output
+    common = invoke(runner, "create-user", "li", "--name", "李", "--jurisdiction", "110000", "--role", "admin",
+                    "--password-stdin", input="Password123\n")
+    assert common.exit_code == 1 and "常见弱密码" in common.output
     assert "Traceback" not in bad_place.output + short.output
 
 
@@ -57,7 +75,7 @@ def test_case_cli_refuses_a_blocked_trigger_in_one_line(runner, session, make_ca
 
 def test_case_cli_round_trip_open_fire_history_replay(runner, session, make_enterprise, supervisor, now,
                                                       monkeypatch):
-    monkeypatch.setattr("compliance.case_cli.utcnow", lambda: now)  # Tuesday 2026-11-24, 10:00 Beijing
+    monkeypatch.setattr("compliance.cli.cases.utcnow", lambda: now)  # Tuesday 2026-11-24, 10:00 Beijing
     enterprise = make_enterprise()
     session.commit()  # the CLI commits or rolls back the session: keep the fixtures either way
     by = ("--by", supervisor.login)

@@ -59,8 +59,10 @@ def test_city_user_sees_every_district(client, session, make_user, make_case):
     assert case.reference in client.get("/cases").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target,expected", [("/enterprises", "/enterprises"), ("//evil.example/x", "/cases"),
-                                             ("http://evil.example/", "/cases")])
+@pytest.mark.parametrize("target,expected", [
+    ("/enterprises", "/enterprises"), ("//evil.example/x", "/"), ("http://evil.example/", "/"),
+    ("/%09/evil.example", "/"), ("/%0a/evil.example", "/"), ("/%5Cevil.example", "/"), ("/\\evil.example", "/"),
+    ("https:/evil.example", "/"), ("javascript:alert(1)", "/"), ("/cases?page=2", "/cases?page=2")])
 def test_login_redirects_only_to_local_paths(client, supervisor, target, expected):
     res = client.post(f"/login?next={target}", data={"login": supervisor.login, "password": "correct horse battery"})
     assert res.status_code == 302 and res.headers["Location"] == expected

@@ -1,7 +1,6 @@
 """The `compliance` command: database, demo data, users, the server, and the case chores."""
 from __future__ import annotations
 
-import functools
 import getpass
 import os
 import sys
@@ -11,8 +10,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from compliance.cli.common import one_line_errors, require_current_schema, user_by_login  # noqa: F401
 from compliance.db import db
-from compliance.errors import DomainError
 
 
 def _create_app():
@@ -24,35 +23,6 @@ def _create_app():
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def main():
     """工会劳动法律监督案件管理 (compliance case management)."""
-
-
-def one_line_errors(func):
-    """Turn refusals into a one-line message and exit status 1, never a traceback; roll back first."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (DomainError, ValueError) as exc:
-            db.session.rollback()
-            raise click.ClickException(getattr(exc, "message", None) or str(exc)) from None
-    return wrapper
-
-
-def user_by_login(login: str):
-    """The user with this login, or a one-line error."""
-    from compliance.models import User
-    user = db.session.scalar(select(User).where(User.login == login))
-    if user is None:
-        raise click.ClickException(f"没有用户 {login}")
-    return user
-
-
-def require_current_schema():
-    from compliance.migrate import SchemaOutOfDate, ensure_schema_current
-    try:
-        ensure_schema_current(current_app, db.session.connection())
-    except SchemaOutOfDate as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @main.group("db")
@@ -131,24 +101,38 @@ def demo_logins():
 @click.option("--supervisor-number", default=None, help="劳动法律监督员证号.")
 @click.option("--email", default=None)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--by", "by_login", default=None,
+              help="The admin creating the account (not needed only for the very first admin).")
 @with_appcontext
 @one_line_errors
-def create_user_command(login, name, jurisdiction_code, roles, supervisor_number, email, password_stdin):
-    """Create a user who can log in."""
-    from compliance.models import Jurisdiction, Role
+def create_user_command(login, name, jurisdiction_code, roles, supervisor_number, email, password_stdin, by_login):
+    """Create a user who can log in: the first admin from the shell, every later account by an admin (--by)."""
+    from compliance.clock import utcnow
+    from compliance.models import Jurisdiction, Role, User, UserRole
+    from compliance.operations.accounts import AccessRules, create_account
     from compliance.operations.users import create_user
     require_current_schema()
     jurisdiction = db.session.scalar(select(Jurisdiction).where(Jurisdiction.code == jurisdiction_code))
     if jurisdiction is None:
         raise click.ClickException(f"没有代码为 {jurisdiction_code} 的辖区")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+    rules = AccessRules.from_config(current_app.config)
+    has_admin = db.session.scalar(select(User.id).join(UserRole).where(UserRole.role == Role.ADMIN.value,
+                                                                       User.is_active.is_(True)).limit(1))
+    if by_login is None and has_admin is not None:
+        raise click.ClickException("已有管理员账号：请以管理员身份创建用户（--by 管理员登录名）")
+    if by_login is None and (set(roles) != {"admin"} or jurisdiction.parent_id is not None):
+        raise click.ClickException("第一个账号须为市级管理员（--jurisdiction 110000 --role admin），其余账号由管理员创建")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("密码: ")
+    if by_login is None:
+        user = create_user(db.session, login=login, name=name, password=password, jurisdiction=jurisdiction,
+                           roles={Role.ADMIN}, email=email, min_password_length=rules.password_min_length)
     else:
-        password = getpass.getpass("密码: ")
-    user = create_user(db.session, login=login, name=name, password=password, jurisdiction=jurisdiction,
-                       roles={Role(r) for r in roles}, supervisor_number=supervisor_number, email=email)
+        user = create_account(db.session, actor=user_by_login(by_login), login=login, name=name, password=password,
+                              jurisdiction=jurisdiction, roles=roles, supervisor_number=supervisor_number,
+                              email=email, now=utcnow(), rules=rules, address="cli")
     db.session.commit()
-    click.echo(f"已创建用户 {user.login}（{jurisdiction.name}）")
+    click.echo(f"已创建用户 {user.login}（{jurisdiction.name}）"
+               + ("，首次登录须修改密码" if user.must_change_password else ""))
 
 
 @main.command("serve")
@@ -173,11 +157,11 @@ def serve(host, port, workers):
 
 def register_more_commands() -> None:
     """Later modules add their command groups here (kept import-light for the CLI's start-up)."""
-    from compliance import case_cli, holiday_cli, notices_cli
-    main.add_command(case_cli.case_group)
-    main.add_command(notices_cli.notices_group)
-    main.add_command(holiday_cli.holidays_group)
-    main.add_command(case_cli.diagram_command)
+    from compliance.cli import cases, holidays, notices
+    main.add_command(cases.case_group)
+    main.add_command(notices.notices_group)
+    main.add_command(holidays.holidays_group)
+    main.add_command(cases.diagram_command)
 
 
 register_more_commands()

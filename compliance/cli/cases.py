@@ -18,7 +18,7 @@ def _out(as_json: bool, payload, text: str) -> None:
 
 
 def _user(login: str | None):
-    from compliance.cli import user_by_login
+    from compliance.cli.common import user_by_login
     return user_by_login(login) if login else None
 
 
@@ -45,7 +45,7 @@ def case_group():
 @with_appcontext
 def open_command(uscc, violations, login, summary, as_json):
     """Open a case against the enterprise with this 统一社会信用代码."""
-    from compliance.cli import one_line_errors, require_current_schema
+    from compliance.cli.common import one_line_errors, require_current_schema
     from compliance.identifiers import normalize_uscc
     from compliance.models import Enterprise
     from compliance.operations.cases import open_case
@@ -75,7 +75,7 @@ def open_command(uscc, violations, login, summary, as_json):
 @with_appcontext
 def fire_command(case_ref, trigger, login, inputs, expected_version, as_json):
     """Fire a trigger, e.g. `compliance case fire 京朝工监案〔2026〕1号 record_visit --input visited_on=2026-11-24`."""
-    from compliance.cli import one_line_errors, require_current_schema
+    from compliance.cli.common import one_line_errors, require_current_schema
     from compliance.operations.cases import fire_trigger
 
     @one_line_errors

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 import letters
+from compliance.access import Permission, can
 from compliance.db import db
 from compliance.documents import document_store
 from compliance.models import Jurisdiction, Notice, NoticeStatus
@@ -29,6 +30,8 @@ def _public_view(notice: Notice) -> dict:
 
 @bp.route("/verify/<code>")
 def verify(code: str):
+    if len(code) > 40:
+        return render_template("verify.html", code=code[:40], notice=None), 404
     notice = db.session.scalar(select(Notice).where(Notice.verification_code == code.strip().upper(),
                                                     Notice.number.is_not(None)))
     if notice is None:
@@ -57,21 +60,18 @@ def verify_upload():
 
 
 def _notice_in_scope(notice_id: int) -> Notice:
+    """A notice the user may read: its case or its issuer in their scope; otherwise the same 404 as absent."""
+    from compliance.models import Case
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
-    mine = current_user.jurisdiction
-    if not (mine.contains(db.session.get(Jurisdiction, notice.issuer_id)) or mine.contains(notice_case_jurisdiction(notice))):
-        abort(404)  # out of scope looks the same as absent
+    places = (db.session.get(Case, notice.case_id).jurisdiction, db.session.get(Jurisdiction, notice.issuer_id))
+    if not any(can(current_user, Permission.VIEW, j) for j in places):
+        abort(404)
     return notice
 
 
-def notice_case_jurisdiction(notice: Notice) -> Jurisdiction:
-    from compliance.models import Case
-    return db.session.get(Case, notice.case_id).jurisdiction
-
-
-@bp.route("/notices/<int:notice_id>.pdf")
+@bp.route("/notices/<id:notice_id>.pdf")
 @login_required
 def pdf(notice_id: int):
     """The archived bytes of an issued notice, exactly as issued."""
@@ -83,7 +83,7 @@ def pdf(notice_id: int):
         "Content-Disposition": f"inline; filename=notice-{notice.id}.pdf", "X-Content-SHA256": notice.sha256})
 
 
-@bp.route("/notices/<int:notice_id>/preview.pdf")
+@bp.route("/notices/<id:notice_id>/preview.pdf")
 @login_required
 def preview(notice_id: int):
     """A draft's watermarked preview (草稿), never numbered."""

@@ -12,7 +12,7 @@ from compliance.db import db
 
 
 def _user(login):
-    from compliance.cli import user_by_login
+    from compliance.cli.common import user_by_login
     return user_by_login(login)
 
 
@@ -46,7 +46,7 @@ def list_command(status, notice_type, as_json):
 
 
 def _run(func):
-    from compliance.cli import one_line_errors, require_current_schema
+    from compliance.cli.common import one_line_errors, require_current_schema
 
     @one_line_errors
     def wrapped():
@@ -119,7 +119,7 @@ def issue_batch_command(login, notice_type, workers):
     from sqlalchemy.orm import sessionmaker
 
     from compliance.batch import issue_in_batches
-    from compliance.cli import require_current_schema
+    from compliance.cli.common import require_current_schema
     from compliance.documents import document_store
     from compliance.errors import DomainError
     from compliance.models import Notice

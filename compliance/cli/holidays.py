@@ -47,7 +47,7 @@ def holidays_group():
 @with_appcontext
 def enter_command(year, file, source, login):
     """Enter YEAR's holidays and make-up working days from FILE; recompute provisional deadlines."""
-    from compliance.cli import one_line_errors, require_current_schema
+    from compliance.cli.common import one_line_errors, require_current_schema
     from compliance.models import User
     from compliance.operations.holidays import enter_holiday_year
 

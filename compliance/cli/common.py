@@ -1,0 +1,40 @@
+"""What every `compliance` command shares: one-line refusals, looking up the acting user, the schema check."""
+from __future__ import annotations
+
+import functools
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from compliance.db import db
+from compliance.errors import DomainError
+
+
+def one_line_errors(func):
+    """Turn refusals into a one-line message and exit status 1, never a traceback; roll back first."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (DomainError, ValueError) as exc:
+            db.session.rollback()
+            raise click.ClickException(getattr(exc, "message", None) or str(exc)) from None
+    return wrapper
+
+
+def user_by_login(login: str):
+    """The user with this login, or a one-line error."""
+    from compliance.models import User
+    user = db.session.scalar(select(User).where(User.login == login))
+    if user is None:
+        raise click.ClickException(f"没有用户 {login}")
+    return user
+
+
+def require_current_schema():
+    from compliance.migrate import SchemaOutOfDate, ensure_schema_current
+    try:
+        ensure_schema_current(current_app, db.session.connection())
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,176 @@
+"""The web side: one blueprint per area, error pages in Chinese, security headers, safe ids and redirects."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter, ValidationError
+
+from compliance.access import permissions
+from compliance.clock import to_beijing
+from compliance.db import db
+from compliance.errors import Conflict, DomainError
+
+#: Largest id a route accepts: the columns are 32-bit integers; a bigger one is simply not there (404, not 500).
+MAX_ID = 2**31 - 1
+
+#: Pages a person reads: (title, explanation). Everything the service refuses speaks Chinese.
+ERROR_PAGES = {
+    400: ("请求有误", "提交的内容无法处理，请返回检查后重试。"),
+    401: ("请先登录", "此操作需要登录。"),
+    403: ("无权操作", "您的账号没有执行此操作的权限。"),
+    404: ("找不到该页面", "您要找的内容不存在，或不在您的辖区范围内。"),
+    405: ("不支持该请求方式", "请从页面上的按钮或链接进入。"),
+    413: ("文件过大", "上传的文件超过上限，未保存任何内容。"),
+    429: ("尝试过于频繁", "请稍后再试。"),
+    500: ("系统出错", "系统处理时出错，未保存任何更改。错误已记录，请稍后重试或联系管理员。"),
+}
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
+    "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+])
+
+
+class IdConverter(BaseConverter):
+    """`<id:notice_id>`: a positive 32-bit integer; anything else does not match (404)."""
+
+    regex = r"[1-9][0-9]{0,9}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+def register(app: Flask) -> None:
+    """Blueprints, handlers, headers and filters, in the order a request meets them."""
+    from compliance.web import admin, auth, cases, notices
+    app.url_map.converters["id"] = IdConverter
+    for module in (auth, cases, notices, admin):
+        app.register_blueprint(module.bp)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)
+    from sqlalchemy.orm.exc import StaleDataError
+    app.register_error_handler(StaleDataError, handle_stale_data)
+    app.after_request(security_headers)
+    app.jinja_env.filters["beijing"] = beijing_time
+    app.jinja_env.filters["state_label"] = state_label
+    app.jinja_env.filters["notice_title"] = notice_title
+    app.jinja_env.globals["user_permissions"] = lambda user: {p.value for p in permissions(user)}
+    trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if trusted:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=trusted, x_port=trusted,
+                                x_prefix=trusted)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A redirect target only when it is a path of this site; anything else gives `default`.
+
+    Browsers drop tabs and newlines and read a backslash as a slash, so "/%09/evil.example" and "/\\evil.example"
+    both reach another host: any control character or backslash is refused outright.
+    """
+    if not target or len(target) > 2000:
+        return default
+    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _error_response(status: int, message: str, *, title: str | None = None, code: str | None = None, **details):
+    if wants_json():
+        body = {"error": code or str(status), "message": message}
+        body.update({k: v for k, v in details.items() if v is not None})
+        return jsonify(body), status
+    title = title or ERROR_PAGES.get(status, ERROR_PAGES[400])[0]
+    return render_template("error.html", title=title, message=message, status=status), status
+
+
+def handle_domain_error(err: DomainError):
+    """One handler for every refusal: JSON for API clients, a page for people; nothing half-written stays."""
+    db.session.rollback()
+    extra = {"field": err.field, **err.details}
+    return _error_response(err.status, err.message, title="无法完成此操作", code=err.code, **extra)
+
+
+def handle_stale_data(_exc):
+    """Two writers raced past the version check (the loser's flush found the row changed): a conflict."""
+    return handle_domain_error(Conflict("记录已被他人修改，请刷新后重试"))
+
+
+def handle_http_error(exc: HTTPException):
+    status = exc.code or 500
+    if status in (301, 302, 303, 307, 308):
+        return exc
+    db.session.rollback()
+    if status == 400 and exc.__class__.__name__ == "CSRFError":
+        return _error_response(400, "表单已过期或来源无效（安全校验未通过）。请刷新页面后重新提交，未保存任何更改。",
+                               title="表单已过期", code="csrf")
+    if status == 413:
+        limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return _error_response(413, f"文件过大：上传上限为 {limit} MB，未保存任何内容", code="too_large")
+    title, message = ERROR_PAGES.get(status, (f"错误 {status}", "请求无法完成。"))
+    response = _error_response(status, message, title=title)
+    if status == 405 and exc.valid_methods:
+        response[0].headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def handle_unexpected(exc: Exception):
+    """A bug: log it with its traceback, answer a Chinese 500, keep nothing of the failed request."""
+    if isinstance(exc, HTTPException):
+        return handle_http_error(exc)
+    if current_app.config.get("PROPAGATE_EXCEPTIONS") or current_app.testing:
+        raise exc  # tests must see the bug itself
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be what failed; the page must still render
+        current_app.logger.exception("rollback after an unhandled error failed")
+    title, message = ERROR_PAGES[500]
+    return _error_response(500, message, title=title, code="server_error")
+
+
+def security_headers(response):
+    """Headers on every response; pages and PDFs holding case data are never stored by a browser or a proxy."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if not request.path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"
+        headers.setdefault("Pragma", "no-cache")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def beijing_time(ts, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Template filter: a stored UTC timestamp as Beijing wall time."""
+    return to_beijing(ts).strftime(fmt) if ts is not None else ""
+
+
+def state_label(value: str | None) -> str:
+    from workflows.ladder import State
+    return State(value).label if value else "—"
+
+
+def notice_title(notice_type: str) -> str:
+    import letters
+    return letters.NOTICE_TYPES[notice_type].title
