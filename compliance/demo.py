@@ -13,6 +13,7 @@ from compliance.models import Enterprise, Jurisdiction, JurisdictionLevel, Role,
 from compliance.operations.cases import fire_trigger, open_case
 from compliance.operations.users import create_user
 from compliance.seed import add_jurisdiction, seed_jurisdictions
+from compliance.testing import invented_letterhead
 
 DEMO_PASSWORD = "demo-2026!"
 
@@ -64,14 +65,6 @@ def _at(day: str, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=BEIJING).astimezone(dt.timezone.utc)
 
 
-def _demo_letterhead(j: Jurisdiction) -> dict:
-    """Invented letterhead details (address, contact, bank) so demo notices print complete."""
-    return {"address": f"北京市{j.name}示例路1号（演示地址）", "contact": "办公室，010-0000 0000（演示）",
-            "phone": "010-0000 0000", "chair": "刘红",
-            "bank": {"account_name": j.federation_name, "bank": "示例银行北京分行（演示）",
-                     "account_no": "0000 0000 0000 0000 000"}}
-
-
 def load_demo(session: Session, store) -> str | None:
     """Load the demo set once; return a summary, or None when it is already there (no-op)."""
     if session.scalar(select(User.id).where(User.login == "admin")) is not None:
@@ -83,8 +76,9 @@ def load_demo(session: Session, store) -> str | None:
         by_code[code] = add_jurisdiction(session, code=code, name=name, level=JurisdictionLevel.STREET,
                                          parent=parent, federation_name=f"{parent.name}{name}总工会",
                                          issuer_code=issuer)
+    session.flush()
     for j in by_code.values():
-        j.letterhead = _demo_letterhead(j)
+        j.letterhead = invented_letterhead(j)
     users = {}
     for login, name, code, roles, number in DEMO_USERS:
         users[login] = create_user(session, login=login, name=name, password=DEMO_PASSWORD,
@@ -128,11 +122,12 @@ def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str
                      actor=sun, now=_at(day))
 
     # 1. Registered only.
-    open_case(session, enterprise=enterprises[5], violations=["no_union"], opened_by=wu,
-              supervisors=[wu, sun], now=_at("2026-11-20"), summary="职工38人，未建立工会，职工反映有建会意愿。")
+    zheng = users["haidian.zheng"]
+    open_case(session, enterprise=enterprises[5], violations=["no_union"], opened_by=zheng,
+              supervisors=[zheng], now=_at("2026-11-20"), summary="职工38人，未建立工会，职工反映有建会意愿。")
     # 2. Visited, rectification period running; the visit notice went out.
-    c = open_case(session, enterprise=enterprises[0], violations=["no_union", "unpaid_funds"], opened_by=sun,
-                  supervisors=[sun, zhou], now=_at("2026-10-26"), summary="职工120人，未建会，未缴纳工会经费。")
+    c = open_case(session, enterprise=enterprises[0], violations=["no_union", "unpaid_funds"], opened_by=wu,
+                  supervisors=[wu, sun], now=_at("2026-10-26"), summary="职工120人，未建会，未缴纳工会经费。")
     visit(c, "2026-11-03", "企业职工120人，尚未建立工会；2026年以来未缴纳工会经费。已宣讲《工会法》第十一条、第四十三条。")
     issued += _send(session, c, cy_chair, sun, "2026-11-03", store)
     # 3. Opinion issued, reply period running.

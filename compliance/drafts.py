@@ -18,7 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 from compliance.errors import ValidationFailed
-from letters.notices import NOTICE_TYPES, SYSTEM_FACTS, EditableFact, NoticeType, system_fact
+from letters.notices import (
+    NOTICE_TYPES,
+    SYSTEM_FACTS,
+    EditableFact,
+    NoticeType,
+    system_fact,
+)
 
 #: Characters no notice may print: controls, invisible format characters (a right-to-left override
 #: reorders what the PDF shows), lone surrogates (JSON allows them) and Unicode line separators.
@@ -69,6 +75,7 @@ def apply_changes(snapshot: dict, normalised: dict) -> dict:
 # Keys
 
 def _flatten(changes: Mapping, schema: Mapping[str, EditableFact], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) for each leaf of a change given as nested dicts, dotted keys or both."""
     for raw, value in changes.items():
         if not isinstance(raw, str) or not raw:
             raise ValidationFailed("修改内容的项目名应为文字", field="snapshot")
@@ -82,6 +89,7 @@ def _flatten(changes: Mapping, schema: Mapping[str, EditableFact], prefix: str =
 
 
 def _editable(kind: NoticeType, schema: Mapping[str, EditableFact], key: str) -> EditableFact:
+    """The declared fact for ``key``, or a refusal saying whose it is or what may be changed instead."""
     if key in schema:
         return schema[key]
     prefix = system_fact(key)
@@ -234,7 +242,7 @@ def _arrears_months(fact: EditableFact, value: Any) -> list[dict[str, str]]:
 
 
 def _received(value: Any) -> str:
-    """"（收到：…）" for a short string the person typed, so the message shows what was wrong."""
+    """The short string the person typed, as （收到：…）, so the message shows what was wrong."""
     if isinstance(value, str) and value.strip().isprintable() and len(value) <= 30:
         return f"（收到：{value.strip()}）"
     return ""

@@ -102,19 +102,37 @@ def _arrears(case: Case, today: dt.date) -> dict[str, Any]:
     return {"computed_on": today.isoformat(), "months": months if payroll is not None else []}
 
 
-def _common(case: Case, issuer: Jurisdiction, notice_type: str) -> dict[str, Any]:
-    e = case.enterprise
+def issuer_facts(issuer: Jurisdiction, notice_type: str, facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a notice prints about its issuer, from the letterhead as it is now (approval takes it again, so a
+    letterhead corrected after drafting is the one that goes out)."""
     head = issuer.letterhead or {}
-    return {
+    out: dict[str, Any] = {
         "issuer": {"name": issuer.committee_name, "code": issuer.issuer_code, "mark": issuer.committee_name,
                    "address": head.get("address", ""), "contact": head.get("contact", "")},
+        "printed_by": f"{issuer.committee_name}办公室",
+    }
+    if notice_type == "payment_demand":
+        out["bank"] = dict(head.get("bank") or {})
+    if notice_type == "payment_order":
+        applicant = dict((facts or {}).get("applicant") or {})
+        applicant["name"] = issuer.federation_name
+        applicant.setdefault("address", head.get("address", ""))
+        if not applicant.get("representative"):
+            applicant["representative"] = head.get("federation_chair", "")
+        out["applicant"] = applicant
+    return out
+
+
+def _common(case: Case, issuer: Jurisdiction, notice_type: str) -> dict[str, Any]:
+    e = case.enterprise
+    return {
+        **issuer_facts(issuer, notice_type),
         "addressee": addressee_for(case, notice_type),
         "enterprise": {"name": e.name, "uscc": e.identifier, "address": e.address,
                        "legal_representative": e.legal_representative},
         "case": {"reference": case.reference, "violations": [v.label for v in sorted(case.violations)],
                  "opened_on": case.opened_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()},
         "cc": [issuer.parent.committee_name] if issuer.parent is not None else [],
-        "printed_by": f"{issuer.committee_name}办公室",
     }
 
 
@@ -150,12 +168,12 @@ def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Ju
     elif notice_type in ("payment_demand", "tax_referral", "payment_order"):
         facts.update(arrears=_arrears(case, today))
         if notice_type == "payment_demand":
-            facts.update(payment_due=_due(session, case, "payment_demand", started), bank=head.get("bank", {}))
+            facts.update(payment_due=_due(session, case, "payment_demand", started))
         elif notice_type == "tax_referral":
             facts.update(attachments=["工会经费催缴通知书及送达回证", "欠缴工会经费及滞纳金计算表"])
         else:
             facts.update(applicant={"name": issuer.federation_name, "address": head.get("address", ""),
-                                    "representative": head.get("chair", ""), "representative_title": "主席",
+                                    "representative": head.get("federation_chair", ""), "representative_title": "主席",
                                     "phone": head.get("phone", "")},
                          evidence=["工会经费催缴通知书及送达回证", "欠缴工会经费及滞纳金计算表", "被申请人营业执照信息"])
     elif notice_type == "listing_request":

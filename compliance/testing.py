@@ -47,9 +47,32 @@ def prepare_database(url: str) -> None:
     try:
         with sessionmaker(bind=engine)() as session:
             seed_jurisdictions(session)
+            complete_letterheads(session)
             session.commit()
     finally:
         engine.dispose()
+
+
+#: Invented committee chairs (主任) and vice-chairs: each committee signs with its own.
+CHAIRS = ("王秀英", "李卫东", "赵志刚", "陈淑华", "刘建军", "杨桂兰", "黄德明", "周晓燕", "吴国庆", "徐丽娟")
+
+
+def invented_letterhead(j: Jurisdiction) -> dict:
+    """A complete made-up letterhead for a committee (address, contact, chair, vice-chair, bank)."""
+    chair, vice = CHAIRS[j.id % len(CHAIRS)], CHAIRS[(j.id + 3) % len(CHAIRS)]
+    return {"address": f"北京市{j.name}示例路{j.id}号（演示地址）", "contact": "办公室，010-0000 0000（演示）",
+            "phone": "010-0000 0000", "chair": chair, "vice_chair": vice, "federation_chair": CHAIRS[(j.id + 5) % len(CHAIRS)],
+            "bank": {"account_name": j.federation_name, "bank": "示例银行北京分行（演示）",
+                     "account_no": "0000 0000 0000 0000 000"}}
+
+
+def complete_letterheads(session: Session) -> None:
+    """Fill every committee's letterhead that has no chair yet (a real federation's admin types its own)."""
+    from sqlalchemy import select
+    for j in session.scalars(select(Jurisdiction)):
+        if not (j.letterhead or {}).get("chair"):
+            j.letterhead = invented_letterhead(j)
+    session.flush()
 
 
 #: An unpaid-funds + no-union case from the visit to the listing, every step allowed on 2026-11-24 once the

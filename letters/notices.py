@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 LETTERS_DIR = Path(__file__).resolve().parent
 ADDRESSEE_KINDS = ('enterprise', 'authority', 'court')
@@ -23,7 +23,7 @@ SYSTEM_FACTS: Mapping[str, str] = MappingProxyType({
     'enterprise.name': '企业名称', 'enterprise.uscc': '统一社会信用代码',
     'opinion_ref': '所依据的监督意见书', 'demand_ref': '所依据的催缴通知书',
     'original': '被撤回的文书', 'withdraws': '被撤回的文书', 'applicant.name': '申请人名称',
-    'legal_basis': '法律依据',
+    'legal_basis': '法律依据', 'bank': '收款账户（取自发文机关的文书抬头）',
 })
 
 #: Kinds of editable fact (see compliance/drafts.py for how each is read and normalised).
@@ -82,7 +82,7 @@ def system_fact(dotted: str) -> str | None:
 
 def _load_editable(meta_path: Path, entries) -> tuple[EditableFact, ...]:
     if not isinstance(entries, list):
-        raise ValueError(f'{meta_path}: editable must be a list')
+        raise TypeError(f'{meta_path}: editable must be a list')
     facts: list[EditableFact] = []
     for entry in entries:
         where = f'{meta_path}: editable {entry.get("key") if isinstance(entry, dict) else entry!r}'

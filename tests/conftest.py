@@ -147,11 +147,15 @@ def jurisdiction(session):
     """A fresh street under 朝阳区, so numbering in one test never depends on another."""
     from compliance.models import Jurisdiction, JurisdictionLevel
     from compliance.seed import add_jurisdiction
+    from compliance.testing import invented_letterhead
     chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
     n = next(_counter)
-    return add_jurisdiction(session, code=f"T{uuid.uuid4().hex[:10]}", name=f"测试街道{n}",
-                            level=JurisdictionLevel.STREET, parent=chaoyang,
-                            federation_name=f"朝阳区测试街道{n}总工会", issuer_code=f"京朝测{n}工监")
+    street = add_jurisdiction(session, code=f"T{uuid.uuid4().hex[:10]}", name=f"测试街道{n}",
+                              level=JurisdictionLevel.STREET, parent=chaoyang,
+                              federation_name=f"朝阳区测试街道{n}总工会", issuer_code=f"京朝测{n}工监")
+    street.letterhead = {**invented_letterhead(street), "chair": "王秀英", "vice_chair": "李卫东"}
+    session.flush()
+    return street
 
 
 @pytest.fixture
@@ -231,3 +235,11 @@ def send_letters(session, approver, store):
     def send(case_id, now):
         return issue_drafts(session, case_id, approver=approver, now=now, store=store)
     return send
+
+
+@pytest.fixture
+def city_admin(session, make_user):
+    """An admin of the city federation (the only level that may enter the national holiday calendar)."""
+    from compliance.models import Jurisdiction, Role
+    city = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110000"))
+    return make_user(name="市级管理员", roles={Role.ADMIN}, jurisdiction=city)

@@ -140,14 +140,23 @@ class InvalidInput(LadderError):
 
 # ------------------------------------------------------------------------------------------- the triggers
 
+#: The longest name a "names" input holds (e.g. 刘洋（劳动法律监督员证号：京朝监0231）), and how many it holds.
+NAME_LENGTH = 50
+MAX_NAMES = 20
+
+
 @dataclass(frozen=True)
 class InputField:
-    """One input of a trigger. kind: "date" (YYYY-MM-DD, not after today), "text", "names" (≥2), "days"."""
+    """One input of a trigger. kind: "date" (YYYY-MM-DD, not after today), "text", "names" (≥2), "days".
+
+    max_length: the most characters a text (or each name) may have; every input has a bound.
+    """
 
     name: str
     label: str
     kind: str
     required: bool = True
+    max_length: int = 2000
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,7 @@ TRIGGERS: Mapping[str, TriggerSpec] = MappingProxyType({spec.name: spec for spec
     TriggerSpec("record_visit", "记录走访宣讲", (
         InputField("visited_on", "走访日期", "date"),
         InputField("findings", "走访发现的问题", "text"),
-        InputField("supervisors", "走访监督员（至少两名）", "names"),
+        InputField("supervisors", "走访监督员（至少两名）", "names", max_length=NAME_LENGTH),
         InputField("rectification_days", "整改期限（日）", "days", required=False),
     ), ("visit",)),
     TriggerSpec("issue_opinion", "发出监督意见书", (), ("opinion",)),
@@ -189,14 +198,14 @@ TRIGGERS: Mapping[str, TriggerSpec] = MappingProxyType({spec.name: spec for spec
     TriggerSpec("apply_payment_order", "申请支付令", (), ("payment_order",)),
     TriggerSpec("request_listing", "提请信用惩戒", (), ("listing_request",)),
     TriggerSpec("record_listing", "记录纳入信用档案", (
-        InputField("authority", "纳入机关", "text"),
+        InputField("authority", "纳入机关", "text", max_length=100),
         InputField("listed_on", "纳入日期", "date"),
-        InputField("reference", "文号或记录编号", "text"),
+        InputField("reference", "文号或记录编号", "text", max_length=100),
     )),
     TriggerSpec("rectify", "确认整改完成", (
         InputField("action_taken", "整改措施", "text"),
         InputField("rectified_on", "整改完成日期", "date"),
-        InputField("attachment_ref", "整改证明材料", "text"),
+        InputField("attachment_ref", "整改证明材料", "text", max_length=500),
     ), ("rectification_closing",)),
     TriggerSpec("withdraw", "撤销案件", (
         InputField("reason", "撤销理由", "text"),
@@ -251,7 +260,12 @@ def _parse_date(field: InputField, raw: Any, today: date) -> date:
 def _parse_text(field: InputField, raw: Any, today: date) -> str:
     if not isinstance(raw, str):
         raise InvalidInput(field.name, f"{field.label}应为文字")
-    return raw.strip()
+    value = raw.strip()
+    if len(value) > field.max_length:
+        raise InvalidInput(field.name, f"{field.label}不能超过{field.max_length}字（现有{len(value)}字）")
+    if any(ord(c) < 32 and c not in "\n\t" or ord(c) == 127 for c in value):
+        raise InvalidInput(field.name, f"{field.label}含有无法显示的控制字符")
+    return value
 
 
 def _parse_names(field: InputField, raw: Any, today: date) -> tuple[str, ...]:
@@ -259,6 +273,11 @@ def _parse_names(field: InputField, raw: Any, today: date) -> tuple[str, ...]:
     if not isinstance(parts, (list, tuple)) or not all(isinstance(p, str) for p in parts):
         raise InvalidInput(field.name, f"{field.label}应为监督员姓名或编号的列表")
     names = tuple(p.strip() for p in parts if p.strip())
+    if len(names) > MAX_NAMES:
+        raise InvalidInput(field.name, f"{field.label}最多{MAX_NAMES}名")
+    for name in names:
+        if len(name) > field.max_length:
+            raise InvalidInput(field.name, f"“{name[:20]}…”超过{field.max_length}字，请只填写姓名或证号")
     for i, name in enumerate(names):
         if name in names[:i]:
             raise InvalidInput(field.name, f"监督员“{name}”重复填写；走访须由至少两名不同的监督员共同进行")

@@ -24,7 +24,8 @@ def _user(login: str | None):
 
 def _case(ref: str):
     from compliance.models import Case
-    case = db.session.scalar(select(Case).where((Case.reference == ref) | (Case.id == (int(ref) if ref.isdigit() else -1))))
+    case_id = int(ref) if ref.isdigit() and len(ref) <= 9 else -1
+    case = db.session.scalar(select(Case).where((Case.reference == ref[:50]) | (Case.id == case_id)))
     if case is None:
         raise click.ClickException(f"没有案件 {ref}")
     return case
@@ -70,7 +71,7 @@ def open_command(uscc, violations, login, summary, as_json):
 @click.argument("trigger")
 @click.option("--by", "login", required=True)
 @click.option("--input", "inputs", multiple=True, help="key=value; repeat. Lists: key=a,b")
-@click.option("--version", "expected_version", type=int, default=None, help="Refuse if the case changed since.")
+@click.option("--version", "expected_version", type=click.IntRange(1, 2**31 - 1), default=None, help="Refuse if the case changed since.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def fire_command(case_ref, trigger, login, inputs, expected_version, as_json):
@@ -86,7 +87,7 @@ def fire_command(case_ref, trigger, login, inputs, expected_version, as_json):
             key, sep, value = item.partition("=")
             if not sep:
                 raise click.ClickException(f"输入“{item}”应为 key=value")
-            parsed[key] = value.split(",") if key == "supervisors" else value
+            parsed[key] = value   # lists (supervisors) are split by the ladder: commas, 、，；and spaces
         case = _case(case_ref)
         result = fire_trigger(db.session, case.id, trigger, parsed, actor=_user(login), now=utcnow(),
                               expected_version=expected_version)

@@ -38,3 +38,7 @@ def require_current_schema():
         ensure_schema_current(current_app, db.session.connection())
     except SchemaOutOfDate as exc:
         raise click.ClickException(str(exc)) from None
+
+
+#: A row id on the command line: a positive 32-bit integer, so a typo never reaches the database as an overflow.
+ID = click.IntRange(1, 2**31 - 1)

@@ -43,19 +43,18 @@ def holidays_group():
 @click.argument("year", type=int)
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--source", required=True, help="The notice, e.g. 国务院办公厅关于2027年部分节假日安排的通知.")
-@click.option("--by", "login", default=None)
+@click.option("--by", "login", required=True, help="A city-level admin's login.")
 @with_appcontext
 def enter_command(year, file, source, login):
     """Enter YEAR's holidays and make-up working days from FILE; recompute provisional deadlines."""
-    from compliance.cli.common import one_line_errors, require_current_schema
-    from compliance.models import User
+    from compliance.cli.common import one_line_errors, require_current_schema, user_by_login
     from compliance.operations.holidays import enter_holiday_year
 
     @one_line_errors
     def run():
         require_current_schema()
         days = parse_holiday_lines(file.read(), year)
-        actor = db.session.scalar(select(User).where(User.login == login)) if login else None
+        actor = user_by_login(login)
         changed = enter_holiday_year(db.session, year=year, days=days, source=source, actor=actor, now=utcnow())
         db.session.commit()
         click.echo(f"已录入{year}年节假日安排 {len(days)} 天；重算暂定期限 {len(changed)} 个。")

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from compliance.clock import utcnow
+from compliance.cli.common import ID
 from compliance.db import db
 
 
@@ -57,7 +58,7 @@ def _run(func):
 
 
 @notices_group.command("edit")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ID)
 @click.option("--by", "login", required=True)
 @click.option("--set", "pairs", multiple=True, help='key=JSON value, e.g. --set \'order_ref={"number": "…"}\'')
 @with_appcontext
@@ -81,21 +82,23 @@ def edit_command(notice_id, login, pairs):
 
 
 @notices_group.command("approve")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ID)
 @click.option("--by", "login", required=True)
+@click.option("--sign-as", type=click.Choice(["chair", "vice_chair"]), default="chair", show_default=True,
+              help="Who signs: the issuing committee's chair (主任) or vice-chair (副主任), from its letterhead.")
 @with_appcontext
-def approve_command(notice_id, login):
+def approve_command(notice_id, login, sign_as):
     """Approve a draft (an approver other than the drafter)."""
     from compliance.operations.notices import approve_notice
 
     def run():
-        approve_notice(db.session, notice_id, approver=_user(login), now=utcnow())
+        approve_notice(db.session, notice_id, approver=_user(login), now=utcnow(), sign_as=sign_as)
         click.echo(f"已审批文书 {notice_id}")
     _run(run)
 
 
 @notices_group.command("issue")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ID)
 @click.option("--by", "login", required=True)
 @with_appcontext
 def issue_command(notice_id, login):
@@ -147,7 +150,7 @@ def issue_batch_command(login, notice_type, workers):
 
 
 @notices_group.command("withdraw")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ID)
 @click.option("--by", "login", required=True)
 @click.option("--reason", required=True)
 @with_appcontext

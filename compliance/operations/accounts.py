@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -410,12 +410,15 @@ def unlock_login(session: Session, *, actor: User, scope: str, key: str, now: dt
     absent = "没有该登录限制"
     if row is None:
         raise NotFound(absent)
-    user = session.scalar(select(User).where(User.login == key)) if scope == "account" else None
-    if user is None:   # an address, or a login no account has: the city's admins
+    # The key is the login as typed, lower-cased (_throttle_keys): "ZhangSan" is throttled under "zhangsan".
+    owners = (session.scalars(select(User).where(func.lower(User.login) == key)).all()
+              if scope == "account" else [])
+    if not owners:   # an address, or a login no account has: the city's admins
         city = session.scalar(select(Jurisdiction).where(Jurisdiction.parent_id.is_(None)))
         require(actor, Permission.MANAGE_USERS, city, absent=absent)
     else:
-        require(actor, Permission.MANAGE_USERS, user.jurisdiction, absent=absent)
+        require(actor, Permission.MANAGE_USERS, *(u.jurisdiction for u in owners), absent=absent)
+    user = owners[0] if len(owners) == 1 else None
     session.delete(row)
     _admin_event(session, actor, "login.unlocked", user, now, address=address, scope=scope, key=key,
                  failures=row.failures)

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from compliance.access import Permission, in_scope, permissions, require
 from compliance.clock import business_date
 from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance.models import (Case, CaseAssignment, CaseEvent, CaseViolation, Deadline, DeadlineStatus,
@@ -50,10 +51,28 @@ def next_event_seq(case: Case) -> int:
     return case.last_event_seq
 
 
+#: The longest case summary and step reason (the columns hold 2,000 characters; the operation says so first).
+MAX_SUMMARY = 2000
+
+
+def _bounded(text: str, label: str, field: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_SUMMARY:
+        raise ValidationFailed(f"{label}不能超过{MAX_SUMMARY}字（现有{len(text)}字）", field=field)
+    return text
+
+
 def open_case(session: Session, *, enterprise: Enterprise, violations: Iterable[Violation | str],
-              opened_by: User | None, now: dt.datetime, supervisors: Iterable[User] = (),
+              opened_by: User, now: dt.datetime, supervisors: Iterable[User] = (),
               summary: str = "") -> Case:
-    """Register a case against an enterprise; refuse a second active case for the same violation."""
+    """Register a case against an enterprise in the actor's scope; refuse a second active case for a violation."""
+    require(opened_by, Permission.OPEN_CASE, enterprise.jurisdiction, absent="该企业不存在")
+    summary = _bounded(summary, "案情摘要", "summary")
+    supervisors = list(dict.fromkeys(supervisors))
+    for user in supervisors:
+        if not (user.is_active and Permission.WORK_CASE in permissions(user) and in_scope(user, enterprise.jurisdiction)):
+            raise ValidationFailed(f"{user.name} 不能承办该案件（须为该企业所在辖区或上级的在职监督员）",
+                                   field="supervisors")
     try:
         kinds = frozenset(Violation(v) for v in violations)
     except ValueError as exc:
@@ -91,10 +110,12 @@ def open_case(session: Session, *, enterprise: Enterprise, violations: Iterable[
 
 
 def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[str, Any] | None = None, *,
-                 actor: User | None, now: dt.datetime, expected_version: int | None = None,
+                 actor: User, now: dt.datetime, expected_version: int | None = None,
                  policy: Policy | None = None, reason: str = "") -> StepResult:
     """Move a case by one step of the ladder, or raise (Conflict / NotAllowed / ValidationFailed) changing nothing."""
     case = _lock_case(session, case_id)
+    require(actor, Permission.WORK_CASE, case.jurisdiction, absent=f"案件 {case_id} 不存在")
+    reason = _bounded(reason, "理由", "reason")
     if expected_version is not None and case.version != expected_version:
         raise Conflict(f"案件 {case.reference} 已被他人修改（您看到的是第 {expected_version} 版，当前为第 {case.version} 版），"
                        "请刷新后重试", expected_version=expected_version, current_version=case.version)

@@ -8,6 +8,7 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance.access import Permission, require
 from compliance.errors import ValidationFailed
 from compliance.models import Case, CaseEvent, Deadline, HolidayOverrideRow, HolidayYear, User
 from compliance.operations.cases import next_event_seq
@@ -20,11 +21,17 @@ _FACT_FOR_RULE = {"opinion_reply": "opinion_reply_due", "payment_demand": "payme
 
 
 def enter_holiday_year(session: Session, *, year: int, days: Iterable[HolidayOverride], source: str,
-                       actor: User | None, now: dt.datetime) -> list[Deadline]:
+                       actor: User, now: dt.datetime) -> list[Deadline]:
     """Store a year's holidays and make-up working days, mark the year complete, recompute provisional deadlines.
 
     Returns the deadlines whose due date or provisional mark changed.
     """
+    require(actor, Permission.ENTER_HOLIDAYS, absent="")
+    source = (source or "").strip()
+    if not source or len(source) > 200:
+        raise ValidationFailed("请填写节假日安排的来源（国务院办公厅通知的名称，200字以内）", field="source")
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(f"年份 {year} 不在 2000—2100 之间", field="year")
     days = list(days)
     if not days:
         raise ValidationFailed(f"{year}年的节假日安排不能为空", field="days")

@@ -17,18 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import letters
+from letters.notices import lookup
+from compliance.access import Permission, require
 from compliance.clock import business_date
 from compliance.documents import DocumentStore
-from compliance.errors import Conflict, Forbidden, NotAllowed, NotFound, ValidationFailed
-from compliance.models import (Case, CaseEvent, Deadline, DeadlineStatus, Jurisdiction, Notice, NoticeStatus, Role,
+from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from compliance.models import (Case, CaseEvent, Deadline, DeadlineStatus, Jurisdiction, Notice, NoticeStatus,
                                StoredDocument, User, next_seq)
 from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
-from compliance.snapshots import REFERENCES, plain, resolve_references
+from compliance.operations.accounts import unprintable
+from compliance.snapshots import REFERENCES, issuer_facts, plain, resolve_references
 from workflows.issuing import RESTARTS, restart_on_issue
 
-#: Facts the system sets; a draft edit may not touch them.
-SYSTEM_FACTS = frozenset({"issued_on", "printed_on", "signatory", "number", "verification"})
+#: The longest reason for sending back or withdrawing a notice.
+MAX_REASON = 1000
 #: Unambiguous characters for verification codes (no 0/O, 1/I/L).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
@@ -58,7 +61,7 @@ def _lock(session: Session, model, ids: Sequence[int]) -> dict[int, Any]:
     rows = {row.id: row for row in session.scalars(query).unique()}
     missing = set(ids) - set(rows)
     if missing:
-        raise NotFound(f"{'文书' if model is Notice else '案件'} {sorted(missing)} 不存在")
+        raise NotFound(f"{'文书' if model is Notice else '案件'} {'、'.join(map(str, sorted(missing)))} 不存在")
     return rows
 
 
@@ -80,8 +83,11 @@ def _audit(session: Session, case: Case, actor: User | None, action: str, now: d
     return event
 
 
-def _in_scope(user: User, jurisdiction: Jurisdiction) -> bool:
-    return user.jurisdiction.contains(jurisdiction)
+def _authorize(session: Session, actor: User, permission: Permission, notice: Notice, case: Case | None = None) -> None:
+    """The actor may act on this notice: its case and its issuing committee both in scope (else: not found)."""
+    case = case if case is not None else session.get(Case, notice.case_id)
+    require(actor, permission, case.jurisdiction, session.get(Jurisdiction, notice.issuer_id),
+            absent=f"文书 {notice.id} 不存在")
 
 
 def _title(notice: Notice) -> str:
@@ -98,81 +104,89 @@ def _check_renderable(notice_type: str, facts: Mapping) -> None:
     try:
         letters.check_glyphs(facts)
     except letters.MissingGlyph as exc:
-        raise ValidationFailed(f"{kind.title}含有无法排印的字符：{exc}。请核对后修改（未占用文号）",
+        raise ValidationFailed(f"{kind.title}含有无法排印的字符：{unprintable(exc)}。请核对后修改（未占用文号）",
                                field="snapshot") from None
-
-
-def _merge(target: dict, changes: Mapping) -> None:
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = plain(value)
 
 
 def update_draft(session: Session, notice_id: int, changes: Mapping[str, Any], *, actor: User, now: dt.datetime,
                  expected_version: int | None = None) -> Notice:
-    """Complete or correct a draft's facts (nested keys merge); approved and issued notices are frozen."""
+    """Complete or correct the facts a draft's type declares editable; system facts and unknown keys are refused."""
+    from compliance.drafts import apply_changes, normalise_changes
     notice = _lock_notice(session, notice_id, expected_version)
+    case = _lock(session, Case, [notice.case_id])[notice.case_id]
+    _authorize(session, actor, Permission.EDIT_DRAFT, notice, case)
     if notice.status != NoticeStatus.DRAFT.value:
         raise NotAllowed(f"文书已{NoticeStatus(notice.status).label}，不能再修改")
-    forbidden = SYSTEM_FACTS & set(changes)
-    if forbidden:
-        raise ValidationFailed(f"以下内容由系统在审批、签发时填写，不能修改：{'、'.join(sorted(forbidden))}", field="snapshot")
-    snapshot = copy.deepcopy(notice.snapshot)
-    _merge(snapshot, changes)
+    normalised = normalise_changes(notice.notice_type, changes)
+    if not normalised:
+        raise ValidationFailed("没有要修改的内容", field="snapshot")
+    snapshot = apply_changes(notice.snapshot, normalised)
+    try:
+        letters.check_glyphs(snapshot)
+    except letters.MissingGlyph as exc:
+        raise ValidationFailed(f"含有文书字体无法排印的字符：{unprintable(exc)}。请改用规范汉字", field="snapshot") from None
+    changed = sorted(k for k, v in normalised.items() if lookup(notice.snapshot, k) != v)
     notice.snapshot = snapshot
-    case = _lock(session, Case, [notice.case_id])[notice.case_id]
-    _audit(session, case, actor, "notice.draft_updated", now, notice, changed=sorted(changes))
+    _audit(session, case, actor, "notice.draft_updated", now, notice, changed=changed,
+           values={k: normalised[k] for k in changed})
     session.flush()
     return notice
 
 
+#: Who signs: the issuing committee's chair by default, its vice-chair when the approver says so.
+SIGNATORIES = {"chair": "主任", "vice_chair": "副主任"}
+
+
 def approve_notice(session: Session, notice_id: int, *, approver: User, now: dt.datetime,
-                   expected_version: int | None = None) -> Notice:
-    """A leader who did not draft it approves; the signatory is set and the facts must be complete."""
+                   expected_version: int | None = None, sign_as: str = "chair") -> Notice:
+    """A leader who did not draft it approves; the issuer's own chair (or vice-chair) signs; facts must be complete."""
     notice = _lock_notice(session, notice_id, expected_version)
+    case = _lock(session, Case, [notice.case_id])[notice.case_id]
+    _authorize(session, approver, Permission.APPROVE_NOTICE, notice, case)
     if notice.status != NoticeStatus.DRAFT.value:
         raise NotAllowed(f"只有草稿可以审批，该文书{NoticeStatus(notice.status).label}")
-    issuer = session.get(Jurisdiction, notice.issuer_id)
-    if not approver.has_role(Role.APPROVER):
-        raise Forbidden("只有监督委员会主任、副主任（审批领导）可以审批文书")
-    if not _in_scope(approver, issuer):
-        raise Forbidden(f"您不能审批{issuer.committee_name}的文书")
     if notice.drafted_by_id == approver.id:
         raise NotAllowed("文书须由起草人以外的审批领导审批")
+    if sign_as not in SIGNATORIES:
+        raise ValidationFailed("签发人应为委员会主任或副主任", field="sign_as")
+    issuer = session.get(Jurisdiction, notice.issuer_id)
+    signer = ((issuer.letterhead or {}).get(sign_as) or "").strip()
+    if not signer:
+        raise NotAllowed(f"{issuer.committee_name}的文书抬头尚未填写{SIGNATORIES[sign_as]}姓名，"
+                         "请管理员在“管理 › 文书抬头”中填写后再审批")
     facts = copy.deepcopy(notice.snapshot)
     references = resolve_references(session, notice)
     if references is None:
         cited = letters.NOTICE_TYPES[REFERENCES[notice.notice_type][1]].title
         raise NotAllowed(f"须先签发本案的{cited}，才能审批此文书")
     facts.update(references)
-    facts["signatory"] = {"name": approver.name, "title": (issuer.letterhead or {}).get("signatory_title", "主任")}
+    facts.update(issuer_facts(issuer, notice.notice_type, facts))
+    facts["signatory"] = {"name": signer, "title": SIGNATORIES[sign_as]}
     facts.setdefault("issued_on", business_date(now).isoformat())  # checked now, set again at issue
     _check_renderable(notice.notice_type, facts)
     facts.pop("issued_on")
     notice.snapshot = facts
     notice.status = NoticeStatus.APPROVED.value
     notice.approved_by_id, notice.approved_at = approver.id, now
-    case = _lock(session, Case, [notice.case_id])[notice.case_id]
-    _audit(session, case, approver, "notice.approved", now, notice)
+    _audit(session, case, approver, "notice.approved", now, notice, signatory=facts["signatory"])
     session.flush()
     return notice
 
 
 def reject_notice(session: Session, notice_id: int, *, approver: User, reason: str, now: dt.datetime,
                   expected_version: int | None = None) -> Notice:
-    """Send a draft back; it never gets a number, so no gap appears."""
+    """Send a draft back with a comment the drafter sees; it never gets a number, so no gap appears."""
+    notice = _lock_notice(session, notice_id, expected_version)
+    case = _lock(session, Case, [notice.case_id])[notice.case_id]
+    _authorize(session, approver, Permission.APPROVE_NOTICE, notice, case)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("退回须说明理由", field="reason")
-    notice = _lock_notice(session, notice_id, expected_version)
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(f"退回理由不能超过{MAX_REASON}字", field="reason")
     if notice.status not in (NoticeStatus.DRAFT.value, NoticeStatus.APPROVED.value):
         raise NotAllowed(f"该文书{NoticeStatus(notice.status).label}，不能退回")
-    if not approver.has_role(Role.APPROVER) or not _in_scope(approver, session.get(Jurisdiction, notice.issuer_id)):
-        raise Forbidden("只有本会审批领导可以退回文书")
     notice.status, notice.rejection_reason = NoticeStatus.REJECTED.value, reason
-    case = _lock(session, Case, [notice.case_id])[notice.case_id]
     _audit(session, case, approver, "notice.rejected", now, notice, reason=reason)
     session.flush()
     return notice
@@ -197,13 +211,12 @@ def issue_notices(session: Session, notice_ids: Sequence[int], *, actor: User, n
     if not notice_ids:
         return []
     notices = _lock(session, Notice, sorted(set(notice_ids)))
+    cases = _lock(session, Case, sorted({n.case_id for n in notices.values()}))
+    for notice in notices.values():
+        _authorize(session, actor, Permission.ISSUE_NOTICE, notice, cases[notice.case_id])
     for notice in notices.values():
         if notice.status != NoticeStatus.APPROVED.value:
             raise NotAllowed(f"文书 {notice.id}（{_title(notice)}）{NoticeStatus(notice.status).label}，须先审批才能签发")
-        issuer = session.get(Jurisdiction, notice.issuer_id)
-        if not (actor.has_role(Role.SUPERVISOR) or actor.has_role(Role.APPROVER)) or not _in_scope(actor, issuer):
-            raise Forbidden(f"您不能签发{issuer.committee_name}的文书")
-    cases = _lock(session, Case, sorted({n.case_id for n in notices.values()}))
     # One UPDATE per case for the whole operation (one version step per audit event): no flush midway.
     with session.no_autoflush:
         ordered = _issue_locked(session, notices, cases, actor=actor, now=now, store=store, render=render,
@@ -303,10 +316,14 @@ def issue_notice(session: Session, notice_id: int, *, actor: User, now: dt.datet
 
 def request_withdrawal(session: Session, notice_id: int, *, actor: User, reason: str, now: dt.datetime) -> Notice:
     """Draft a withdrawal notice (撤回/作废) for an issued notice; the original stays archived as it was."""
+    original = _lock_notice(session, notice_id, None)
+    case = _lock(session, Case, [original.case_id])[original.case_id]
+    _authorize(session, actor, Permission.WITHDRAW_NOTICE, original, case)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("撤回文书须说明理由", field="reason")
-    original = _lock_notice(session, notice_id, None)
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(f"撤回理由不能超过{MAX_REASON}字", field="reason")
     if original.status != NoticeStatus.ISSUED.value:
         raise NotAllowed(f"只能撤回已签发的文书，该文书{NoticeStatus(original.status).label}")
     pending = session.scalar(select(Notice.id).where(Notice.withdraws_id == original.id,
@@ -324,7 +341,6 @@ def request_withdrawal(session: Session, notice_id: int, *, actor: User, reason:
                         withdraws_id=original.id)
     session.add(withdrawal)
     session.flush()
-    case = _lock(session, Case, [original.case_id])[original.case_id]
     _audit(session, case, actor, "notice.withdrawal_drafted", now, withdrawal, reason=reason,
            withdraws=original.number)
     session.flush()

@@ -15,6 +15,7 @@ from compliance.migrate import upgrade
 from compliance.models import Jurisdiction, Notice, Role
 from compliance.operations.users import create_user
 from compliance.seed import seed_jurisdictions
+from compliance.testing import complete_letterheads
 from compliance.testing import approved_letters
 
 NOW = dt.datetime(2026, 11, 24, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -26,6 +27,7 @@ def test_issue_batch_command_numbers_every_approved_notice(empty_database_url, t
     engine = make_engine(empty_database_url)
     with sessionmaker(bind=engine)() as s:
         seed_jurisdictions(s)
+        complete_letterheads(s)
         chaoyang = s.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
         drafter = create_user(s, login="drafter", name="刘洋", password="batch-password", jurisdiction=chaoyang,
                               roles={Role.SUPERVISOR})

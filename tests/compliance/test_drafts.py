@@ -11,7 +11,14 @@ import letters
 from compliance import drafts
 from compliance.drafts import apply_changes, normalise_changes
 from compliance.errors import ValidationFailed
-from letters.notices import LETTERS_DIR, SYSTEM_FACTS, EditableFact, NoticeType, _load_editable, system_fact
+from letters.notices import (
+    LETTERS_DIR,
+    SYSTEM_FACTS,
+    EditableFact,
+    NoticeType,
+    _load_editable,
+    system_fact,
+)
 
 TYPES = sorted(letters.NOTICE_TYPES)
 #: Printed from the arrears view the renderer computes out of facts.arrears (letters/render.py).
@@ -318,11 +325,17 @@ def test_a_dict_where_a_value_belongs_is_a_wrong_type():
 
 
 def test_apply_changes_sets_dotted_keys_on_a_copy():
-    snapshot = {"addressee": {"name": "旧"}, "bank": "", "findings": ["旧"]}
-    changes = normalise_changes("payment_demand", {"bank": {"account_no": "0200 0034"}, "addressee.name": "新"})
+    snapshot = {"addressee": {"name": "旧"}, "applicant": "", "findings": ["旧"]}
+    changes = normalise_changes("payment_order", {"applicant": {"phone": "010-1234"}, "addressee.name": "新"})
     result = apply_changes(snapshot, changes)
-    assert result == {"addressee": {"name": "新"}, "bank": {"account_no": "0200 0034"}, "findings": ["旧"]}
-    assert snapshot == {"addressee": {"name": "旧"}, "bank": "", "findings": ["旧"]}
+    assert result == {"addressee": {"name": "新"}, "applicant": {"phone": "010-1234"}, "findings": ["旧"]}
+    assert snapshot == {"addressee": {"name": "旧"}, "applicant": "", "findings": ["旧"]}
+
+
+def test_the_bank_account_comes_from_the_letterhead_only():
+    """A draft's payment account cannot be redirected: it is the issuer's, set by an admin on the letterhead."""
+    error = refused("payment_demand", {"bank": {"account_no": "6222 0000 0000"}})
+    assert error.field == "bank.account_no" and "文书抬头" in error.message
     listed = apply_changes({}, {"visit.supervisors": ["王芳"]})
     assert listed == {"visit": {"supervisors": ["王芳"]}}
 

@@ -88,11 +88,11 @@ def test_a_deadline_running_into_2027_is_provisional(session, opinion_case):
     assert opinion_case.opinion_reply_due == dt.date(2027, 1, 4)
 
 
-def test_entering_2027_makes_the_deadline_official_and_moves_it(session, opinion_case, supervisor):
+def test_entering_2027_makes_the_deadline_official_and_moves_it(session, opinion_case, supervisor, city_admin):
     version = opinion_case.version
     events_before = len(case_history(session, opinion_case.id))
 
-    changed = enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=supervisor,
+    changed = enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=city_admin,
                                  now=beijing("2026-12-22"))
 
     session.expire_all()
@@ -112,14 +112,14 @@ def test_entering_2027_makes_the_deadline_official_and_moves_it(session, opinion
     assert (recomputed.seq, recomputed.action, recomputed.trigger) == (events_before + 1,
                                                                       "case.deadlines_recomputed", None)
     assert (recomputed.from_state, recomputed.to_state) == ("opinion_issued", "opinion_issued")
-    assert recomputed.actor_id == supervisor.id and SOURCE in recomputed.reason
+    assert recomputed.actor_id == city_admin.id and SOURCE in recomputed.reason
     assert recomputed.details["deadlines"] == [{"id": deadline.id, "rule": "opinion_reply", "from": "2027-01-04",
                                                 "to": "2027-01-05", "provisional": False}]
     assert replay_case(session, case.id) == stored_replay(session, case)
 
 
-def test_the_recomputed_due_date_is_what_the_ladder_decides_on(session, opinion_case, supervisor):
-    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=supervisor,
+def test_the_recomputed_due_date_is_what_the_ladder_decides_on(session, opinion_case, supervisor, city_admin):
+    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=city_admin,
                        now=beijing("2026-12-22"))
     version = session.get(Case, opinion_case.id).version
     # On the old provisional date 2027-01-05 would already be past the deadline; now it is its last day.
@@ -132,15 +132,15 @@ def test_the_recomputed_due_date_is_what_the_ladder_decides_on(session, opinion_
     assert replay_case(session, opinion_case.id) == stored_replay(session, result.case)
 
 
-def test_entering_the_same_year_twice_changes_nothing_more(session, opinion_case, supervisor):
-    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=supervisor,
+def test_entering_the_same_year_twice_changes_nothing_more(session, opinion_case, supervisor, city_admin):
+    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=city_admin,
                        now=beijing("2026-12-22"))
     session.expire_all()
     case = session.get(Case, opinion_case.id)
     state = (case.version, len(case_history(session, case.id)), opinion_deadline(session, case).due_on,
              stored_2027(session)[0])
 
-    again = enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=supervisor,
+    again = enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=city_admin,
                                now=beijing("2026-12-23"))
 
     session.expire_all()
@@ -151,10 +151,10 @@ def test_entering_the_same_year_twice_changes_nothing_more(session, opinion_case
     assert stored_2027(session)[1].source == SOURCE
 
 
-def test_a_day_both_holiday_and_workday_is_refused_and_nothing_stored(session, opinion_case, supervisor):
+def test_a_day_both_holiday_and_workday_is_refused_and_nothing_stored(session, opinion_case, supervisor, city_admin):
     days = days_2027() + [HolidayOverride(dt.date(2027, 1, 4), DayKind.WORKDAY, "元旦调休")]
     with pytest.raises(ValidationFailed, match="2027-01-04 同时被标为节假日和调休工作日"):
-        enter_holiday_year(session, year=2027, days=days, source=SOURCE, actor=supervisor,
+        enter_holiday_year(session, year=2027, days=days, source=SOURCE, actor=city_admin,
                            now=beijing("2026-12-22"))
     session.expire_all()
     assert stored_2027(session) == (0, None)
@@ -162,10 +162,10 @@ def test_a_day_both_holiday_and_workday_is_refused_and_nothing_stored(session, o
     assert (deadline.due_on, deadline.is_provisional) == (dt.date(2027, 1, 4), True)
 
 
-def test_a_day_of_another_year_is_refused(session, supervisor):
+def test_a_day_of_another_year_is_refused(session, supervisor, city_admin):
     with pytest.raises(ValidationFailed, match="2026-12-31"):
         enter_holiday_year(session, year=2027, days=[HolidayOverride(dt.date(2026, 12, 31), DayKind.HOLIDAY, "x")],
-                           source=SOURCE, actor=supervisor, now=beijing("2026-12-22"))
+                           source=SOURCE, actor=city_admin, now=beijing("2026-12-22"))
     assert stored_2027(session) == (0, None)
 
 
@@ -176,11 +176,11 @@ def enter(runner, path, *extra):
                          catch_exceptions=False)
 
 
-def test_cli_enters_the_year_and_recomputes(runner, session, opinion_case, supervisor, tmp_path):
+def test_cli_enters_the_year_and_recomputes(runner, session, opinion_case, supervisor, tmp_path, city_admin):
     session.commit()  # the CLI commits or rolls back the session; keep the fixtures either way
     path = tmp_path / "2027.txt"
     path.write_text(HOLIDAYS_2027, encoding="utf-8")
-    first = enter(runner, path, "--by", supervisor.login)
+    first = enter(runner, path, "--by", city_admin.login)
     assert first.exit_code == 0, first.output
     assert "已录入2027年节假日安排 16 天；重算暂定期限 1 个。" in first.output
     assert f"案件 {opinion_case.id}" in first.output and "2027-01-05" in first.output
@@ -188,7 +188,7 @@ def test_cli_enters_the_year_and_recomputes(runner, session, opinion_case, super
     assert stored_2027(session)[0] == 16
     assert opinion_deadline(session, opinion_case).due_on == dt.date(2027, 1, 5)
 
-    again = enter(runner, path)
+    again = enter(runner, path, "--by", city_admin.login)
     assert again.exit_code == 0, again.output
     assert "重算暂定期限 0 个" in again.output
     session.expire_all()
@@ -201,11 +201,12 @@ def test_cli_enters_the_year_and_recomputes(runner, session, opinion_case, super
     ("2027-01-04,rest,元旦", "第3行类型“rest”无效（holiday/节假日 或 workday/调休）"),
     ("2027-01-04", "第3行“2027-01-04”应为：日期,holiday|workday,名称"),
 ])
-def test_cli_bad_line_is_one_line_and_stores_nothing(runner, session, opinion_case, bad, message, tmp_path):
+def test_cli_bad_line_is_one_line_and_stores_nothing(runner, session, opinion_case, bad, message, tmp_path,
+                                                    city_admin):
     session.commit()
     path = tmp_path / "2027.txt"
     path.write_text("# 元旦\n2027-01-01,holiday,元旦\n" + bad + "\n2027-01-09,workday,元旦调休\n", encoding="utf-8")
-    out = enter(runner, path)
+    out = enter(runner, path, "--by", city_admin.login)
     assert out.exit_code == 1
     assert out.output.strip().splitlines() == [f"Error: {message}"]
     session.expire_all()
@@ -213,11 +214,11 @@ def test_cli_bad_line_is_one_line_and_stores_nothing(runner, session, opinion_ca
     assert opinion_deadline(session, opinion_case).is_provisional
 
 
-def test_cli_conflicting_day_is_one_line_and_stores_nothing(runner, session, opinion_case, tmp_path):
+def test_cli_conflicting_day_is_one_line_and_stores_nothing(runner, session, opinion_case, tmp_path, city_admin):
     session.commit()
     path = tmp_path / "2027.txt"
     path.write_text(HOLIDAYS_2027 + "2027-01-04,workday,元旦调休\n", encoding="utf-8")
-    out = enter(runner, path)
+    out = enter(runner, path, "--by", city_admin.login)
     assert out.exit_code == 1
     assert out.output.strip().splitlines() == ["Error: 2027-01-04 同时被标为节假日和调休工作日"]
     session.expire_all()
@@ -225,9 +226,20 @@ def test_cli_conflicting_day_is_one_line_and_stores_nothing(runner, session, opi
     assert opinion_deadline(session, opinion_case).due_on == dt.date(2027, 1, 4)
 
 
+def test_only_a_city_admin_enters_the_national_calendar(session, opinion_case, supervisor, make_user):
+    from compliance.errors import Forbidden
+    from compliance.models import Jurisdiction, Role
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    district_admin = make_user(roles={Role.ADMIN}, jurisdiction=chaoyang)
+    for actor in (supervisor, district_admin):
+        with pytest.raises(Forbidden, match="录入节假日安排"):
+            enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=actor,
+                               now=beijing("2026-12-22"))
+    assert stored_2027(session) == (0, None)
+    assert opinion_deadline(session, opinion_case).is_provisional
 
 
-def test_a_superseded_provisional_deadline_is_recomputed_too(session, make_case, supervisor):
+def test_a_superseded_provisional_deadline_is_recomputed_too(session, make_case, supervisor, city_admin):
     """Its 暂定 mark goes, and the replay (which counts every deadline on today's calendar) still agrees."""
     case = make_case(at=beijing("2026-12-10"))
     fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-12-10", "findings": "职工52人，尚未建立工会",
@@ -239,7 +251,7 @@ def test_a_superseded_provisional_deadline_is_recomputed_too(session, make_case,
     assert (visit.status, visit.due_on, visit.extended_from, visit.is_provisional) == (
         "superseded", dt.date(2027, 1, 11), dt.date(2027, 1, 9), True)
 
-    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=supervisor,
+    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=city_admin,
                        now=beijing("2026-12-22"))
 
     session.expire_all()
@@ -254,11 +266,11 @@ def test_a_superseded_provisional_deadline_is_recomputed_too(session, make_case,
     assert replay_case(session, case.id) == stored_replay(session, case)
 
 
-def test_a_step_taken_on_a_provisional_date_still_replays(session, opinion_case, supervisor):
+def test_a_step_taken_on_a_provisional_date_still_replays(session, opinion_case, supervisor, city_admin):
     # On 2027-01-05 the provisional reply period (to 2027-01-04) had lapsed, so the recommendation was lawful.
     fire_trigger(session, opinion_case.id, "issue_recommendation", {}, actor=supervisor, now=beijing("2027-01-05"))
     # The 2027 arrangement, entered late, makes 2027-01-04 a holiday: the period now ends on 2027-01-05.
-    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=supervisor,
+    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=city_admin,
                        now=beijing("2027-01-08"))
     session.expire_all()
     case = session.get(Case, opinion_case.id)

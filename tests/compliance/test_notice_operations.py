@@ -46,7 +46,7 @@ def test_draft_approve_issue_archive(session, opinion_draft, approver, superviso
     data = store.get(issued.sha256)
     assert hashlib.sha256(data).hexdigest() == issued.sha256
     text = pdf_text(data)
-    for expected in (issued.number, "北京堃昇喆玥科技有限公司", "2026年11月24日", "张国栋", issued.verification_code):
+    for expected in (issued.number, "北京堃昇喆玥科技有限公司", "2026年11月24日", "主任：王秀英", issued.verification_code):
         assert expected in text, expected
     assert issued.snapshot["issued_on"] == "2026-11-24" and issued.template_version
 
@@ -94,9 +94,17 @@ def test_failure_after_number_allocation_gives_the_number_back(session, opinion_
     assert issued.number == f"{jurisdiction.issuer_code}意〔2026〕1号"
 
 
-def test_missing_glyph_stops_the_issue_before_a_number(session, opinion_draft, approver, supervisor, store, now):
+def test_a_character_no_font_covers_is_refused_when_typed(session, opinion_draft, supervisor, now):
     notice = opinion_draft()
-    update_draft(session, notice.id, {"findings": ["职工反映企业负责人\ue000拒绝建会。"]}, actor=supervisor, now=now)
+    before = dict(notice.snapshot)
+    with pytest.raises(ValidationFailed, match="U\\+1F600") as refused:
+        update_draft(session, notice.id, {"findings": ["职工反映企业负责人😀拒绝建会。"]}, actor=supervisor, now=now)
+    assert "no bundled font" not in refused.value.message and "无法排印" in refused.value.message
+    assert session.get(Notice, notice.id).snapshot == before
+
+
+def test_missing_glyph_stops_the_issue_before_a_number(session, opinion_draft, approver, supervisor, store, now):
+    notice = opinion_draft(name="北京\ue000科技有限公司")   # a name registered before the font check existed
     with pytest.raises(ValidationFailed, match="U\\+E000"):
         approve_notice(session, notice.id, approver=approver, now=now)
     assert session.get(Notice, notice.id).status == "draft"
