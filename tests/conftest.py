@@ -94,10 +94,20 @@ def empty_database_url(tmp_path):
 
 @pytest.fixture(scope="session")
 def _app(database_url, tmp_path_factory):
+    from flask import g
+
     from compliance import create_app
-    return create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test",
-                       "DOCUMENT_STORE": str(tmp_path_factory.mktemp("documents")),
-                       "WTF_CSRF_ENABLED": False})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test",
+                      "DOCUMENT_STORE": str(tmp_path_factory.mktemp("documents")),
+                      "WTF_CSRF_ENABLED": False})
+
+    @app.before_request
+    def _fresh_request_globals():
+        # A test keeps one app context across its requests, so `g` (where Flask-Login keeps the loaded user)
+        # would outlive a request; in production every request starts with an empty `g`. Start each one so here.
+        g.__dict__.clear()
+
+    return app
 
 
 @pytest.fixture

@@ -191,7 +191,9 @@ def resume_session(session: Session, token: str | None, *, now: dt.datetime, rul
     """The live session for a cookie's token, or None (ended, idle too long, too old, account deactivated)."""
     if not token or len(token) > 100:
         return None
-    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _token_hash(token)))
+    # populate_existing: a session that lives across requests (a script, a test) must see an ending at once.
+    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _token_hash(token))
+                         .execution_options(populate_existing=True))
     if row is None or row.ended_at is not None:
         return None
     reason = None
@@ -407,7 +409,7 @@ def sign_out_everywhere(session: Session, *, actor: User, user_id: int, now: dt.
 def unlock_login(session: Session, *, actor: User, scope: str, key: str, now: dt.datetime, address: str = "") -> None:
     """Lift a login lock or delay. An account's lock: an admin over that account; an address's: city admins."""
     row = session.get(LoginThrottle, (scope, key))
-    absent = "没有该登录限制"
+    absent = "该登录限制不存在"
     if row is None:
         raise NotFound(absent)
     # The key is the login as typed, lower-cased (_throttle_keys): "ZhangSan" is throttled under "zhangsan".

@@ -124,10 +124,9 @@ def handle_http_error(exc: HTTPException):
         limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
         return _error_response(413, f"文件过大：上传上限为 {limit} MB，未保存任何内容", code="too_large")
     title, message = ERROR_PAGES.get(status, (f"错误 {status}", "请求无法完成。"))
-    response = _error_response(status, message, title=title)
-    if status == 405 and exc.valid_methods:
-        response[0].headers["Allow"] = ", ".join(exc.valid_methods)
-    return response
+    body, status = _error_response(status, message, title=title)
+    headers = {"Allow": ", ".join(exc.valid_methods)} if status == 405 and exc.valid_methods else {}
+    return body, status, headers
 
 
 def handle_unexpected(exc: Exception):
