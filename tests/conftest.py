@@ -101,11 +101,13 @@ def _app(database_url, tmp_path_factory):
                       "DOCUMENT_STORE": str(tmp_path_factory.mktemp("documents")),
                       "WTF_CSRF_ENABLED": False})
 
-    @app.before_request
     def _fresh_request_globals():
         # A test keeps one app context across its requests, so `g` (where Flask-Login keeps the loaded user)
-        # would outlive a request; in production every request starts with an empty `g`. Start each one so here.
+        # would outlive a request; in production every request starts with an empty `g`. Start each one so here,
+        # before any other hook reads the user.
         g.__dict__.clear()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
 
     return app
 

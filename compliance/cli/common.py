@@ -26,7 +26,7 @@ def one_line_errors(func):
 def user_by_login(login: str):
     """The user with this login, or a one-line error."""
     from compliance.models import User
-    user = db.session.scalar(select(User).where(User.login == login))
+    user = db.session.scalar(select(User).where(User.login == (login or "").strip().lower()))
     if user is None:
         raise click.ClickException(f"没有用户 {login}")
     return user

@@ -153,7 +153,7 @@ def attempt_login(session: Session, *, login: str, password: str, address: str, 
     _check_throttles(session, keys, rules, now)
     user = None
     if 0 < len(login) <= MAX_LOGIN_LENGTH:
-        user = session.scalar(select(User).where(User.login == login))
+        user = session.scalar(select(User).where(User.login == login.lower()))
     if user is not None and len(password) <= MAX_PASSWORD_LENGTH:
         ok = verify_password(user.password_hash, password)
     else:
@@ -505,10 +505,13 @@ def unprintable(exc) -> str:
 def _check_printable(values: Mapping[str, str]) -> None:
     """A letterhead prints on every notice: a character no bundled font has is refused now, not at issue."""
     import letters
-    try:
-        letters.check_glyphs(dict(values))
-    except letters.MissingGlyph as exc:
-        raise ValidationFailed(f"含有文书字体无法排印的字符：{unprintable(exc)}", field="letterhead") from None
+    labels = {k: label for k, label, _m in LETTERHEAD_FIELDS}
+    for key, value in values.items():
+        try:
+            letters.check_glyphs(value)
+        except letters.MissingGlyph as exc:
+            raise ValidationFailed(f"{labels.get(key, key)}含有文书字体无法排印的字符：{unprintable(exc)}",
+                                   field=key) from None
 
 
 def visible_admin_events(session: Session, actor: User, *, limit: int = 200) -> list[AdminEvent]:

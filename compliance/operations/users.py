@@ -16,7 +16,7 @@ def create_user(session: Session, *, login: str, name: str, password: str, juris
                 roles: set[Role] | frozenset[Role], supervisor_number: str | None = None,
                 email: str | None = None, min_password_length: int = MIN_PASSWORD_LENGTH) -> User:
     """Create an active user; refuse duplicates and weak passwords with a clear message."""
-    login = (login or "").strip()
+    login = (login or "").strip().lower()   # logins are case-insensitive: stored lower-cased
     if not login:
         raise ValidationFailed("用户名不能为空", field="login")
     if session.scalar(select(User.id).where(User.login == login)) is not None:

@@ -11,7 +11,13 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -65,7 +71,7 @@ class UserForm(FlaskForm):
     supervisor_number = _text("监督员证号", 32)
     # Choices are the admin's jurisdictions; an id outside them is refused by the operation (404), not here.
     jurisdiction = SelectField("辖区", validate_choice=False)
-    roles = CheckboxesField("角色", choices=[(r.value, r.label) for r in Role], validate_choice=False)
+    roles = CheckboxesField("角色", choices=[SelectChoice(r.value, r.label) for r in Role], validate_choice=False)
 
 
 class NewUserForm(UserForm):
@@ -126,7 +132,7 @@ def _run(operation, **kwargs) -> tuple[object, DomainError | None]:
 def _on_form(form: FlaskForm, exc: DomainError) -> int:
     """Show a refusal next to the field it names, else above the form; returns the status to answer."""
     field = form._fields.get(_attr(exc.field or ""))
-    if field is None or field.name == "csrf_token":
+    if field is None:
         form.form_errors.append(exc.message)
     else:
         field.errors = [*field.errors, exc.message]
@@ -150,8 +156,8 @@ def _submitted_status() -> int:
 def _users_query(search: str = ""):
     query = select(User).join(Jurisdiction, User.jurisdiction_id == Jurisdiction.id).where(_in_scope())
     if search:
-        query = query.where(or_(User.login.contains(search, autoescape=True),
-                                User.name.contains(search, autoescape=True)))
+        query = query.where(or_(User.login.icontains(search, autoescape=True),
+                                User.name.icontains(search, autoescape=True)))
     return query
 
 
@@ -188,11 +194,11 @@ def users():
                            page=page, pages=pages)
 
 
-def _jurisdiction_choices() -> list[tuple[str, str]]:
+def _jurisdiction_choices() -> list[SelectChoice]:
     """The admin's jurisdictions in tree order, indented under their parents."""
     rows = db.session.scalars(select(Jurisdiction).where(_in_scope()).order_by(Jurisdiction.path)).all()
     top = current_user.jurisdiction.path.count("/")
-    return [(str(j.id), "　" * (j.path.count("/") - top) + j.name) for j in rows]
+    return [SelectChoice(str(j.id), "　" * (j.path.count("/") - top) + j.name) for j in rows]
 
 
 def _chosen_jurisdiction(form: UserForm) -> Jurisdiction | None:
@@ -241,8 +247,8 @@ def _user_page(user: User, status: int = 200, *, form: UserForm | None = None,
     throttle = db.session.get(LoginThrottle, ("account", user.login.lower()))
     lock = _lock_label(*accounts.throttle_state(throttle, rules(), utcnow())) if throttle else None
     return render_template(
-        "admin/user.html", target=user, form=form or _user_form(user, formdata=None),
-        reset=reset or ResetPasswordForm(formdata=None), error=error, lock=lock,
+        "admin/user.html", target=user, form=form if form is not None else _user_form(user, formdata=None),
+        reset=reset if reset is not None else ResetPasswordForm(formdata=None), error=error, lock=lock,
         sessions=accounts.live_sessions(db.session, user, now=utcnow(), rules=rules()),
         events=_recent_events(user), min_length=rules().password_min_length), status
 

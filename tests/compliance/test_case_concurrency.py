@@ -18,7 +18,7 @@ from compliance.models import Case, CaseEvent, Deadline, Enterprise, Jurisdictio
 from compliance.operations.cases import fire_trigger, open_case, replay_case, stored_replay
 from compliance.operations.users import create_user
 from compliance.seed import add_jurisdiction
-from compliance.testing import CLIMB_DAY, UNPAID_FUNDS_CLIMB, issue_drafts
+from compliance.testing import CLIMB_DAY, UNPAID_FUNDS_CLIMB, invented_letterhead, issue_drafts
 
 pytestmark = pytest.mark.postgres
 
@@ -42,6 +42,7 @@ def committed(database_url):
         tag = uuid.uuid4().hex[:8]
         street = add_jurisdiction(s, code=f"C{tag}", name=f"并发街道{tag}", level=JurisdictionLevel.STREET,
                                   parent=chaoyang, federation_name="并发测试总工会", issuer_code=f"京并{tag}工监")
+        street.letterhead = invented_letterhead(street)
         users = [create_user(s, login=f"c{tag}_{i}", name=f"并发{i}", password="concurrency!", jurisdiction=street,
                              roles={Role.SUPERVISOR}) for i in range(CLIENTS)]
         chair = create_user(s, login=f"c{tag}_chair", name="主任", password="concurrency!", jurisdiction=chaoyang,

@@ -16,7 +16,7 @@ from compliance.models import Jurisdiction, JurisdictionLevel, Notice, Role, Use
 from compliance.operations.notices import issue_notice
 from compliance.operations.users import create_user
 from compliance.seed import add_jurisdiction
-from compliance.testing import approved_letters
+from compliance.testing import approved_letters, invented_letterhead
 
 pytestmark = pytest.mark.postgres
 
@@ -31,6 +31,7 @@ def _approved_opinions(factory, n):
         tag = uuid.uuid4().hex[:8]
         street = add_jurisdiction(s, code=f"N{tag}", name=f"编号街道{tag}", level=JurisdictionLevel.STREET,
                                   parent=chaoyang, federation_name="编号测试总工会", issuer_code=f"京编{tag[:4]}工监")
+        street.letterhead = invented_letterhead(street)
         drafter = create_user(s, login=f"d{tag}", name="起草人", password="numbering!", jurisdiction=street,
                               roles={Role.SUPERVISOR})
         chair = create_user(s, login=f"a{tag}", name="审批人", password="numbering!", jurisdiction=street,
