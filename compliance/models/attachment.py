@@ -15,6 +15,8 @@ class Attachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    #: The step it was attached to (a visit record, rectification proof), when it belongs to one.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)

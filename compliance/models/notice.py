@@ -59,6 +59,9 @@ class Notice(Base):
     drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     drafted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     drafted_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
+    #: The drafter submitted it for approval (it appears in the approvers' queue); cleared when sent back.
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     rejection_reason: Mapped[str] = mapped_column(String(1000), default="")

@@ -65,6 +65,7 @@ def case_detail(case_id: int):
     from compliance.clock import utcnow
     from compliance.models import Notice
     from compliance.operations.cases import case_deadlines, case_history, case_options
+    _require_view()
     case = db.session.get(Case, case_id)
     if case is None or not can(current_user, Permission.VIEW, case.jurisdiction):
         abort(404)  # out of scope looks the same as absent

@@ -62,6 +62,8 @@ def verify_upload():
 def _notice_in_scope(notice_id: int) -> Notice:
     """A notice the user may read: its case or its issuer in their scope; otherwise the same 404 as absent."""
     from compliance.models import Case
+    if not can(current_user, Permission.VIEW):
+        abort(403)
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)

@@ -1,0 +1,134 @@
+"""Every route × every role × a target in scope / out of scope, and anonymous.
+
+Each route is classified here by hand; a route added without a line in ROUTES fails
+test_every_route_is_classified. A refused request answers 302 to the login page (anonymous), 403 (the role may not)
+or 404 (the target lies outside the user's jurisdiction, exactly as an absent id), and changes nothing in the
+database or the document store (the same comparison as the operations' matrix).
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from compliance.models import Jurisdiction, Notice, Role
+from compliance.operations.cases import fire_trigger, open_case
+from compliance.testing import VISIT, issue_drafts
+from tests.compliance.test_authorization import database_state
+
+PASSWORD = "correct horse battery"
+
+#: endpoint → (who may use it, the kind of id in its URL or None). "public": anyone; "account": any logged-in
+#: user; "view": roles that read case files; "admin": roles that manage users or letterheads.
+ROUTES = {
+    "static": ("public", None), "auth.login": ("public", None), "auth.logout": ("public", None),
+    "web.healthz": ("public", None), "notices.verify": ("public", None), "notices.verify_upload": ("public", None),
+    "auth.password": ("account", None), "auth.sign_out_others": ("account", None), "web.index": ("account", None),
+    "web.cases": ("view", None), "web.enterprises": ("view", None), "web.case_detail": ("view", "case_id"),
+    "notices.pdf": ("view", "issued_id"), "notices.preview": ("view", "draft_id"),
+    "admin.users": ("admin", None), "admin.new_user": ("admin", None), "admin.issuers": ("admin", None),
+    "admin.locks": ("admin", None), "admin.audit": ("admin", None), "admin.unlock": ("admin", None),
+    "admin.user": ("admin", "user_id"), "admin.activate": ("admin", "user_id"),
+    "admin.deactivate": ("admin", "user_id"), "admin.reset_password": ("admin", "user_id"),
+    "admin.sign_out": ("admin", "user_id"), "admin.unlock_user": ("admin", "user_id"),
+    "admin.issuer": ("admin", "jurisdiction_id"),
+}
+#: Which roles hold each class (by hand, as the federation's policy says).
+HOLDERS = {"view": {Role.SUPERVISOR, Role.APPROVER, Role.AUDITOR}, "admin": {Role.ADMIN}}
+#: What a POST sends (never enough to succeed where it is refused; valid where the route needs fields).
+FORMS = {"admin.user": {"name": "改名", "roles": "auditor"}, "admin.reset_password": {"password": "Temporary-pass-42"},
+         "admin.new_user": {"login": "made.by.route", "name": "新", "password": "Temporary-pass-42",
+                            "roles": "supervisor"},
+         "admin.issuer": {"committee_name": "伪造委员会", "chair": "伪造"},
+         "admin.unlock": {"scope": "account", "key": "nobody"}}
+
+
+def test_every_route_is_classified(app):
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} == set(ROUTES)
+
+
+@pytest.fixture
+def targets(session, make_user, make_enterprise, supervisor, approver, store, now, jurisdiction):
+    """The same kinds of row at home (朝阳 test street) and away (海淀)."""
+    haidian = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110108"))
+
+    def build(place, who, chair):
+        case = open_case(session, enterprise=make_enterprise(jurisdiction=place), violations=["no_union"],
+                         opened_by=who, supervisors=[who], now=now)
+        fire_trigger(session, case.id, "record_visit", VISIT, actor=who, now=now)
+        issue_drafts(session, case.id, approver=chair, now=now, store=store)
+        [draft] = fire_trigger(session, case.id, "issue_opinion", {}, actor=who, now=now).notices
+        issued = session.scalars(select(Notice).where(Notice.case_id == case.id, Notice.status == "issued")).one()
+        return {"case_id": case.id, "draft_id": draft.id, "issued_id": issued.id,
+                "user_id": make_user(jurisdiction=place).id, "jurisdiction_id": place.id}
+
+    home = build(jurisdiction, supervisor, approver)
+    away = build(haidian, make_user(jurisdiction=haidian), make_user(jurisdiction=haidian, roles={Role.APPROVER}))
+    session.commit()   # a refused request rolls the shared session back: keep the rows
+    return {"in_scope": home, "out_of_scope": away}
+
+
+def _url(app, endpoint, ids):
+    kind = ROUTES[endpoint][1]
+    with app.test_request_context():
+        from flask import url_for
+        if endpoint == "static":
+            return url_for("static", filename="app.css")
+        if endpoint == "notices.verify":
+            return url_for(endpoint, code="NOSUCHCODE")
+        if kind is None:
+            return url_for(endpoint)
+        arg = {"case_id": "case_id", "draft_id": "notice_id", "issued_id": "notice_id", "user_id": "user_id",
+               "jurisdiction_id": "jurisdiction_id"}[kind]
+        return url_for(endpoint, **{arg: ids[kind]})
+
+
+def _methods(app, endpoint):
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+@pytest.mark.parametrize("where", ["in_scope", "out_of_scope"])
+@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.APPROVER, Role.ADMIN, Role.AUDITOR], ids=lambda r: r.value)
+def test_route_matrix(app, session, make_user, targets, store, role, where):
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    user = make_user(roles={role}, jurisdiction=chaoyang)
+    session.commit()
+    client = app.test_client()
+    assert client.post("/login", data={"login": user.login, "password": PASSWORD}).status_code == 302
+    ids = targets[where]
+    for endpoint, (who, kind) in ROUTES.items():
+        if who in ("public", "account") or endpoint == "auth.logout":
+            continue
+        allowed = role in HOLDERS[who]
+        for method in _methods(app, endpoint):
+            if method == "POST" and allowed and (where == "in_scope" or kind is None):
+                continue   # a permitted change: its own tests cover it (test_admin_web.py)
+            before = database_state(session, store.root)
+            res = client.open(_url(app, endpoint, ids), method=method, data=FORMS.get(endpoint, {}))
+            if not allowed:
+                expected = 403
+            elif kind is not None and where == "out_of_scope":
+                expected = 404
+            else:
+                expected = 200
+            if endpoint == "admin.unlock" and allowed:
+                expected = 404   # no such lock (nothing to unlock); the point is that nothing changed
+            assert res.status_code == expected, (endpoint, method, role.value, where, res.status_code)
+            if method == "POST" or expected != 200:
+                session.expire_all()
+                assert database_state(session, store.root) == before, (endpoint, method)
+
+
+def test_anonymous_is_sent_to_login_for_everything_but_the_public_pages(app, session, targets, store):
+    client = app.test_client()
+    ids = targets["in_scope"]
+    for endpoint, (who, _kind) in ROUTES.items():
+        for method in _methods(app, endpoint):
+            before = database_state(session, store.root)
+            res = client.open(_url(app, endpoint, ids), method=method, data=FORMS.get(endpoint, {}))
+            if who == "public":
+                assert res.status_code in (200, 302, 404), (endpoint, method, res.status_code)
+            else:
+                assert res.status_code == 302 and "/login" in res.headers["Location"], (endpoint, method)
+            session.expire_all()
+            assert database_state(session, store.root) == before, (endpoint, method)
