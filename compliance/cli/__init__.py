@@ -87,9 +87,14 @@ def demo_data():
 def demo_logins():
     """Print the demo accounts."""
     from compliance.demo import DEMO_PASSWORD, DEMO_USERS
+    from compliance.models import Jurisdiction
+    places = {j.code: j for j in db.session.scalars(select(Jurisdiction))}
     click.echo("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
-    for login, name, _j, roles, _n in DEMO_USERS:
-        click.echo(f"  {login:<14} {name}  {'、'.join(r.label for r in roles)}")
+    for login, name, code, roles, _n in DEMO_USERS:
+        place = places.get(code)
+        where = (f"{place.parent.name}{place.name}" if place is not None and place.parent is not None
+                 and place.parent.parent is not None else place.name if place is not None else code)
+        click.echo(f"  {login:<14} {name}  {'、'.join(r.label for r in sorted(roles))}  {where}")
 
 
 @main.command("create-user")

@@ -33,7 +33,7 @@ def _case(ref: str):
 
 @click.group("case")
 def case_group():
-    """Cases: open, fire, history, deadlines, options, replay."""
+    """Cases: open, fire, history (with deadlines), options, replay."""
 
 
 @case_group.command("open")
@@ -137,9 +137,22 @@ def options_command(case_ref, as_json):
     from compliance.operations.cases import case_options
     case = _case(case_ref)
     opts = case_options(db.session, case, now=utcnow())
-    payload = [{"trigger": o.trigger, "label": o.label, "allowed": o.allowed, "reason": o.reason} for o in opts]
-    _out(as_json, payload, "\n".join(f"  {'✓' if o.allowed else '✗'} {o.trigger} {o.label}"
-                                     f"{'' if o.allowed else '：' + (o.reason or '')}" for o in opts))
+    from workflows.states import TRIGGERS
+
+    def inputs(trigger):
+        return [{"name": f.name, "label": f.label, "kind": f.kind, "required": f.required,
+                 "max_length": f.max_length} for f in TRIGGERS[trigger].fields]
+
+    def described(o):
+        line = f"  {'✓' if o.allowed else '✗'} {o.trigger} {o.label}{'' if o.allowed else '：' + (o.reason or '')}"
+        if o.allowed and TRIGGERS[o.trigger].fields:
+            line += "\n" + "\n".join(f"      --input {f.name}=…  {f.label}{'' if f.required else '（可选）'}"
+                                      for f in TRIGGERS[o.trigger].fields)
+        return line
+
+    payload = [{"trigger": o.trigger, "label": o.label, "allowed": o.allowed, "reason": o.reason,
+                "inputs": inputs(o.trigger)} for o in opts]
+    _out(as_json, payload, "\n".join(described(o) for o in opts))
 
 
 @case_group.command("replay")

@@ -19,7 +19,11 @@ def one_line_errors(func):
             return func(*args, **kwargs)
         except (DomainError, ValueError) as exc:
             db.session.rollback()
-            raise click.ClickException(getattr(exc, "message", None) or str(exc)) from None
+            message = getattr(exc, "message", None) or str(exc)
+            field = getattr(exc, "field", None)
+            if field and field not in message and field.isascii():
+                message += f"（{field}）"   # the name a command-line user types in --input / --set
+            raise click.ClickException(message) from None
     return wrapper
 
 
