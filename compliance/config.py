@@ -15,6 +15,8 @@ class Defaults:
     BABEL_DEFAULT_TIMEZONE = BUSINESS_TIMEZONE
     #: Uploads (evidence, spreadsheets) above this are refused with 413.
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    #: One evidence file (a phone photo, a scanned PDF) at most this big.
+    EVIDENCE_MAX_BYTES = 15 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -11,6 +11,16 @@ from compliance.db import db
 from compliance.errors import DomainError
 
 
+@functools.lru_cache(maxsize=1)
+def _typed_names() -> frozenset[str]:
+    """The names a command-line user types: step inputs (--input) and draft facts (--set)."""
+    import letters
+    from workflows.states import TRIGGERS
+    names = {f.name for spec in TRIGGERS.values() for f in spec.fields}
+    names |= {fact.key for kind in letters.NOTICE_TYPES.values() for fact in kind.editable}
+    return frozenset(names)
+
+
 def one_line_errors(func):
     """Turn refusals into a one-line message and exit status 1, never a traceback; roll back first."""
     @functools.wraps(func)
@@ -21,7 +31,7 @@ def one_line_errors(func):
             db.session.rollback()
             message = getattr(exc, "message", None) or str(exc)
             field = getattr(exc, "field", None)
-            if field and field not in message and field.isascii():
+            if field and field not in message and field in _typed_names():
                 message += f"（{field}）"   # the name a command-line user types in --input / --set
             raise click.ClickException(message) from None
     return wrapper
