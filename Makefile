@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
 PORT   ?= 5000
 export PORT
 
-.PHONY: run test test-sqlite test-postgres bench install diagram clean
+.PHONY: run test test-sqlite test-postgres bench install browser diagram clean
 
 $(STAMP): setup.cfg
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,22 +15,40 @@ $(STAMP): setup.cfg
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+## Debian's chromium for the browser tests (tests/browser), and the CJK fonts their screenshots need to be
+## readable: installed with apt-get when missing and we are root (apt-get update only if the install fails).
+## Nothing downloads a browser build. Without chromium the browser tests skip locally and FAIL in CI (CI=true).
+CHROMIUM ?= /usr/bin/chromium
+COMPLIANCE_TEST_CHROMIUM ?= $(CHROMIUM)
+export COMPLIANCE_TEST_CHROMIUM
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q
+browser:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { $(APT_INSTALL) chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && $(APT_INSTALL) chromium >/dev/null; }; }; } || \
+	  echo "chromium not installed ($(CHROMIUM) missing): the browser tests will skip (and fail when CI=true)"
+	@fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  $(APT_INSTALL) fonts-noto-cjk >/dev/null 2>&1; } || \
+	  echo "fonts-noto-cjk not installed: the browser screenshots will show boxes for Chinese text"
 
 ## Set up, migrate the SQLite database, load demo data when empty, serve on http://127.0.0.1:$(PORT)
 run: $(STAMP)
 	$(VENV)/bin/compliance db upgrade
 	$(VENV)/bin/compliance demo-data
 	$(VENV)/bin/compliance demo-logins
-	$(VENV)/bin/compliance serve --port $(PORT)
+	@# One scheduler beside the web server, never in a gunicorn worker; it stops when this recipe ends.
+	$(VENV)/bin/compliance scheduler --stop-with-parent & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/compliance serve --port $(PORT)
 
-## The whole suite on SQLite, then the database tests on PostgreSQL when COMPLIANCE_TEST_DATABASE_URL is set
+## The whole suite on SQLite, then the database tests on PostgreSQL when COMPLIANCE_TEST_DATABASE_URL is set.
+## The SQLite pass includes the browser tests (chromium set up first; screenshots in test-output/screenshots/).
 test: $(STAMP)
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$COMPLIANCE_TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	 else echo "COMPLIANCE_TEST_DATABASE_URL not set: PostgreSQL pass not run"; fi
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) browser
 	@echo "=== test suite on SQLite ==="
 	COMPLIANCE_TEST_BACKEND=sqlite $(PY) -m pytest $(PYTEST_ARGS)
 

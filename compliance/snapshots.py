@@ -4,11 +4,12 @@ add the signatory, the date, the number and the references to earlier notices.""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from compliance.models import Case, CaseEvent, Deadline, Jurisdiction, JurisdictionLevel, Notice, NoticeStatus
@@ -71,22 +72,89 @@ def addressee_for(case: Case, notice_type: str) -> dict[str, str]:
     return {"name": case.enterprise.name}
 
 
-def _last_inputs(session: Session, case: Case, trigger: str, current=None) -> dict[str, Any]:
-    """The inputs of the case's latest `trigger` step (the step being taken, when it is that one)."""
-    if current is not None and current[0] == trigger:
-        return plain(dict(current[1]))
-    event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger == trigger)
-                            .order_by(CaseEvent.seq.desc()).limit(1)).first()
-    return dict(event.details.get("inputs", {})) if event is not None else {}
+#: What a notice type prints from earlier steps (draft_snapshot below): the triggers whose latest inputs it reads,
+#: the deadlines whose latest due date it reads. A step fetches them for all its drafts at once (CaseFile).
+_EARLIER: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "visit": (frozenset({"record_visit"}), frozenset({"visit_rectification"})),
+    "opinion": (frozenset({"record_visit"}), frozenset({"visit_rectification", "opinion_reply"})),
+    "recommendation": (frozenset({"record_visit", "record_refusal"}), frozenset()),
+    "listing_request": (frozenset({"record_visit", "record_refusal"}), frozenset()),
+    "payment_demand": (frozenset(), frozenset({"payment_demand"})),
+    "credit_repair": (frozenset({"record_listing", "rectify"}), frozenset({"credit_repair_wait"})),
+    "rectification_closing": (frozenset({"rectify"}), frozenset()),
+}
 
 
-def _due(session: Session, case: Case, rule_key: str, started: list[Deadline]) -> str | None:
-    for d in reversed(started):
-        if d.rule_key == rule_key:
-            return d.due_on.isoformat()
-    due = session.scalar(select(Deadline.due_on).where(Deadline.case_id == case.id, Deadline.rule_key == rule_key)
-                         .order_by(Deadline.id.desc()).limit(1))
-    return due.isoformat() if due else None
+class CaseFile:
+    """Earlier steps' inputs and deadlines' due dates, as the drafts of one step need them.
+
+    What the step supplies itself (its own inputs as `current`, the deadlines it `started`) comes from memory;
+    the rest is read with one query (a scalar subquery per trigger and per rule) for all the step's notice types
+    together, and none when the step holds everything. Asking for what _EARLIER does not list for the types
+    read is an error, not an empty value: a draft would otherwise print blanks without anyone noticing.
+    """
+
+    def __init__(self, *, inputs: Mapping[str, Any] | None = None, dues: Mapping[str, dt.date | None] | None = None,
+                 started: list[Deadline] | None = None, current=None):
+        self.current = current
+        self.started = started if started is not None else []
+        self._inputs = dict(inputs or {})
+        self._dues = dict(dues or {})
+
+    @staticmethod
+    def wanted(notice_types, current_trigger: str | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(triggers, deadline rules) whose earlier values drafts of these types print (the current step's own
+        inputs excluded: the step has them)."""
+        triggers: set[str] = set()
+        rules: set[str] = set()
+        for notice_type in notice_types:
+            t, r = _EARLIER.get(notice_type, (frozenset(), frozenset()))
+            triggers |= t
+            rules |= r
+        triggers.discard(current_trigger)
+        return tuple(sorted(triggers)), tuple(sorted(rules))
+
+    @classmethod
+    def read(cls, session: Session, case: Case, notice_types, *, started: list[Deadline] | None = None,
+             current=None) -> CaseFile:
+        """The case file for drafts of these types, in one query (none when the step holds everything)."""
+        triggers, rules = cls.wanted(notice_types, current[0] if current is not None else None)
+        rules = tuple(r for r in rules if not any(d.rule_key == r for d in started or ()))
+        if not triggers and not rules:
+            return cls(started=started, current=current)
+        row = session.execute(_case_file_query(triggers, rules), {"case_id": case.id}).mappings().one()
+        return cls(inputs={t: (row[f"inputs_{t}"] or {}).get("inputs", {}) for t in triggers},
+                   dues={r: row[f"due_{r}"] for r in rules}, started=started, current=current)
+
+    def inputs(self, trigger: str) -> dict[str, Any]:
+        """The inputs of the case's latest `trigger` step (the step being taken, when it is that one)."""
+        if self.current is not None and self.current[0] == trigger:
+            return plain(dict(self.current[1]))
+        if trigger not in self._inputs:
+            raise LookupError(f"the case file was not read for {trigger!r} inputs (see snapshots._EARLIER)")
+        return dict(self._inputs[trigger])
+
+    def due(self, rule_key: str) -> str | None:
+        """The due date of the case's latest deadline of this rule (one the step starts, first)."""
+        for d in reversed(self.started):
+            if d.rule_key == rule_key:
+                return d.due_on.isoformat()
+        if rule_key not in self._dues:
+            raise LookupError(f"the case file was not read for {rule_key!r} deadlines (see snapshots._EARLIER)")
+        due = self._dues[rule_key]
+        return due.isoformat() if due else None
+
+
+@functools.lru_cache(maxsize=64)
+def _case_file_query(triggers: tuple[str, ...], rules: tuple[str, ...]):
+    """One row: the latest event details per trigger, the latest due date per rule (built once per shape)."""
+    case_id = bindparam("case_id")
+    events, deadlines = CaseEvent.__table__.c, Deadline.__table__.c
+    return select(
+        *(select(events.details).where(events.case_id == case_id, events.trigger == t)
+          .order_by(events.seq.desc()).limit(1).scalar_subquery().label(f"inputs_{t}") for t in triggers),
+        *(select(deadlines.due_on).where(deadlines.case_id == case_id, deadlines.rule_key == r)
+          .order_by(deadlines.id.desc()).limit(1).scalar_subquery().label(f"due_{r}") for r in rules))
 
 
 def _arrears(case: Case, today: dt.date) -> dict[str, Any]:
@@ -141,23 +209,29 @@ _NEEDS_REFUSAL = frozenset({"recommendation", "listing_request"})
 
 
 def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Jurisdiction,
-                   started: list[Deadline], today: dt.date, current=None) -> dict[str, Any]:
-    """The facts a notice of this type is rendered from, as far as the case file knows them now."""
+                   started: list[Deadline], today: dt.date, current=None,
+                   case_file: CaseFile | None = None) -> dict[str, Any]:
+    """The facts a notice of this type is rendered from, as far as the case file knows them now.
+
+    case_file: what the step has read for all its drafts (read here for this type alone when not given).
+    """
+    if case_file is None:
+        case_file = CaseFile.read(session, case, [notice_type], started=started, current=current)
     facts = _common(case, issuer, notice_type)
     # Earlier steps' inputs are read only for the types that print them (this runs inside every step).
-    visit = _last_inputs(session, case, "record_visit", current) if notice_type in _NEEDS_VISIT else {}
+    visit = case_file.inputs("record_visit") if notice_type in _NEEDS_VISIT else {}
     findings = [visit["findings"]] if visit.get("findings") else []
     visit_facts = {"visited_on": visit.get("visited_on"), "supervisors": visit.get("supervisors", []),
                    "place": case.enterprise.address}
-    refusal = _last_inputs(session, case, "record_refusal", current) if notice_type in _NEEDS_REFUSAL else {}
+    refusal = case_file.inputs("record_refusal") if notice_type in _NEEDS_REFUSAL else {}
     head = issuer.letterhead or {}
     if notice_type == "visit":
         facts.update(visit=visit_facts, findings=findings,
-                     rectification_due=_due(session, case, "visit_rectification", started))
+                     rectification_due=case_file.due("visit_rectification"))
     elif notice_type == "opinion":
         facts.update(visit=visit_facts, findings=findings,
-                     rectification_due=_due(session, case, "visit_rectification", started),
-                     reply_due=_due(session, case, "opinion_reply", started))
+                     rectification_due=case_file.due("visit_rectification"),
+                     reply_due=case_file.due("opinion_reply"))
     elif notice_type == "recommendation":
         response = (f"你单位于{refusal['refused_on']}明确拒绝整改：{refusal.get('summary', '')}" if refusal
                     else "该单位逾期未作书面答复，亦未进行整改")
@@ -168,7 +242,7 @@ def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Ju
     elif notice_type in ("payment_demand", "tax_referral", "payment_order"):
         facts.update(arrears=_arrears(case, today))
         if notice_type == "payment_demand":
-            facts.update(payment_due=_due(session, case, "payment_demand", started))
+            facts.update(payment_due=case_file.due("payment_demand"))
         elif notice_type == "tax_referral":
             facts.update(attachments=["工会经费催缴通知书及送达回证", "欠缴工会经费及滞纳金计算表"])
         else:
@@ -181,13 +255,13 @@ def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Ju
                      refusal=(f"截至{refusal['refused_on']}，该单位仍拒不改正" if refusal else "该单位至今仍拒不改正"),
                      attachments=["工会劳动法律监督意见书", "走访记录"])
     elif notice_type == "credit_repair":
-        listing = _last_inputs(session, case, "record_listing", current)
-        rect = _last_inputs(session, case, "rectify", current)
+        listing = case_file.inputs("record_listing")
+        rect = case_file.inputs("rectify")
         facts.update(listing={k: listing.get(k) for k in ("authority", "listed_on", "reference")},
                      rectified_on=rect.get("rectified_on"), rectification=[rect["action_taken"]] if rect else [],
-                     repair={"earliest_on": _due(session, case, "credit_repair_wait", started), "wait": ""})
+                     repair={"earliest_on": case_file.due("credit_repair_wait"), "wait": ""})
     elif notice_type == "rectification_closing":
-        rect = _last_inputs(session, case, "rectify", current)
+        rect = case_file.inputs("rectify")
         facts.update(rectified_on=rect.get("rectified_on"), rectification=[rect.get("action_taken", "")],
                      evidence=[rect.get("attachment_ref", "")])
     return plain(facts)

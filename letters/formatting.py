@@ -12,6 +12,15 @@ _SMALL_UNITS = ('', '拾', '佰', '仟')
 _BIG_UNITS = ('', '万', '亿', '万亿')
 
 
+#: How a preview prints a fact still to be filled in (compliance.operations.notices.preview_pdf): the filters
+#: pass it through as it is, so a draft with a missing date or month still renders.
+PLACEHOLDER = '【待填写'
+
+
+def _placeholder(value) -> bool:
+    return isinstance(value, str) and value.startswith(PLACEHOLDER)
+
+
 def as_date(value) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -24,23 +33,33 @@ def cn_date(value) -> str:
     """'2026-11-24' → '2026年11月24日' (Arabic numerals, no leading zeros: GB/T 9704)."""
     if value in (None, ''):
         return ''
+    if _placeholder(value):
+        return value
     day = as_date(value)
     return f'{day.year}年{day.month}月{day.day}日'
 
 
 def cn_month(value) -> str:
     """'2026-01' → '2026年1月'."""
+    if value in (None, ''):
+        return ''
+    if _placeholder(value):
+        return value
     year, month = str(value).split('-')[:2]
     return f'{int(year)}年{int(month)}月'
 
 
 def money(value) -> str:
     """1234567.8 → '1,234,567.80'."""
+    if _placeholder(value):
+        return value
     return f'{fen(to_decimal(value)):,.2f}'
 
 
 def money_upper(value) -> str:
     """Amount in capital numerals as written on legal documents: 壹万贰仟叁佰肆拾伍元陆角柒分."""
+    if _placeholder(value):
+        return value
     amount = fen(to_decimal(value))
     if amount < 0:
         raise ValueError('negative amount')

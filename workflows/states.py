@@ -150,6 +150,7 @@ class InputField:
     """One input of a trigger. kind: "date" (YYYY-MM-DD, not after today), "text", "names" (≥2), "days".
 
     max_length: the most characters a text (or each name) may have; every input has a bound.
+    help: one line a form shows under the input (what to write, how it is counted).
     """
 
     name: str
@@ -157,6 +158,7 @@ class InputField:
     kind: str
     required: bool = True
     max_length: int = 2000
+    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,9 +182,12 @@ class TriggerSpec:
 TRIGGERS: Mapping[str, TriggerSpec] = MappingProxyType({spec.name: spec for spec in (
     TriggerSpec("record_visit", "记录走访宣讲", (
         InputField("visited_on", "走访日期", "date"),
-        InputField("findings", "走访发现的问题", "text"),
-        InputField("supervisors", "走访监督员（至少两名）", "names", max_length=NAME_LENGTH),
-        InputField("rectification_days", "整改期限（日）", "days", required=False),
+        InputField("findings", "走访发现的问题", "text",
+                   help="如职工人数、是否建会、是否签订集体合同、经费缴纳情况；将写入本案文书"),
+        InputField("supervisors", "走访监督员（至少两名）", "names", max_length=NAME_LENGTH,
+                   help="填写姓名或监督员证号，用逗号或顿号分隔，例如：王芳、李强"),
+        InputField("rectification_days", "整改期限（日）", "days", required=False,
+                   help="不填则按系统设定的默认期限"),
     ), ("visit",)),
     TriggerSpec("issue_opinion", "发出监督意见书", (), ("opinion",)),
     TriggerSpec("record_reply", "记录企业书面答复", (
@@ -200,12 +205,14 @@ TRIGGERS: Mapping[str, TriggerSpec] = MappingProxyType({spec.name: spec for spec
     TriggerSpec("record_listing", "记录纳入信用档案", (
         InputField("authority", "纳入机关", "text", max_length=100),
         InputField("listed_on", "纳入日期", "date"),
-        InputField("reference", "文号或记录编号", "text", max_length=100),
+        InputField("reference", "文号或记录编号", "text", max_length=100,
+                   help="纳入机关作出决定的文号，或信用档案中的记录编号"),
     )),
     TriggerSpec("rectify", "确认整改完成", (
         InputField("action_taken", "整改措施", "text"),
         InputField("rectified_on", "整改完成日期", "date"),
-        InputField("attachment_ref", "整改证明材料", "text", max_length=500),
+        InputField("attachment_ref", "整改证明材料", "text", max_length=500,
+                   help="证明整改完成的材料名称，如工会成立批复、集体合同、缴费凭证"),
     ), ("rectification_closing",)),
     TriggerSpec("withdraw", "撤销案件", (
         InputField("reason", "撤销理由", "text"),

@@ -162,11 +162,13 @@ def serve(host, port, workers):
 
 def register_more_commands() -> None:
     """Later modules add their command groups here (kept import-light for the CLI's start-up)."""
-    from compliance.cli import cases, holidays, notices
+    from compliance.cli import cases, holidays, notices, scheduler
     main.add_command(cases.case_group)
     main.add_command(notices.notices_group)
     main.add_command(holidays.holidays_group)
     main.add_command(cases.diagram_command)
+    main.add_command(scheduler.scheduler_command)
+    main.add_command(scheduler.run_job_command)
 
 
 register_more_commands()

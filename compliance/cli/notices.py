@@ -1,4 +1,5 @@
-"""CLI for notices: list, edit a draft, approve, issue (one or a batch with a progress bar), withdraw."""
+"""CLI for notices: list, edit a draft, submit it, approve or return it, issue (one or a batch with a progress bar),
+withdraw."""
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ def _user(login):
 
 @click.group("notices")
 def notices_group():
-    """Notices: list, edit, approve, issue, issue-batch, withdraw."""
+    """Notices: list, edit, submit, approve, return, issue, issue-batch, withdraw."""
 
 
 @notices_group.command("list")
@@ -81,6 +82,20 @@ def edit_command(notice_id, login, pairs):
     _run(run)
 
 
+@notices_group.command("submit")
+@click.argument("notice_id", type=ID)
+@click.option("--by", "login", required=True)
+@with_appcontext
+def submit_command(notice_id, login):
+    """Submit a completed draft for approval (it joins the approvers' queue)."""
+    from compliance.operations.notices import submit_notice
+
+    def run():
+        submit_notice(db.session, notice_id, actor=_user(login), now=utcnow())
+        click.echo(f"已提交审批：文书 {notice_id}")
+    _run(run)
+
+
 @notices_group.command("approve")
 @click.argument("notice_id", type=ID)
 @click.option("--by", "login", required=True)
@@ -94,6 +109,21 @@ def approve_command(notice_id, login, sign_as):
     def run():
         approve_notice(db.session, notice_id, approver=_user(login), now=utcnow(), sign_as=sign_as)
         click.echo(f"已审批文书 {notice_id}")
+    _run(run)
+
+
+@notices_group.command("return")
+@click.argument("notice_id", type=ID)
+@click.option("--by", "login", required=True)
+@click.option("--reason", required=True, help="The comment the drafter reads (at most 1000 characters).")
+@with_appcontext
+def return_command(notice_id, login, reason):
+    """Send a draft (or an approved notice not yet issued) back to its drafter, with a comment."""
+    from compliance.operations.notices import return_notice
+
+    def run():
+        return_notice(db.session, notice_id, approver=_user(login), reason=reason, now=utcnow())
+        click.echo(f"已退回文书 {notice_id}：回到草稿，起草人将看到退回意见")
     _run(run)
 
 

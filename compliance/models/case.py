@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from compliance.db import Base, UTCDateTime
@@ -26,6 +26,8 @@ class CaseAssignment(Base):
     """The supervisors working a case (investigations are done in pairs)."""
 
     __tablename__ = "case_assignments"
+    #: "Cases assigned to X" (the list's supervisor filter, the dashboard): the primary key leads with case_id.
+    __table_args__ = (Index("ix_case_assignments_user_case", "user_id", "case_id"),)
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
@@ -39,6 +41,17 @@ class Case(Base):
     __table_args__ = (
         enum_check("state", State, "state"),
         UniqueConstraint("jurisdiction_id", "year", "seq", name="uq_cases_jurisdiction_year_seq"),
+        # The case list's default order (newest first) read from an index, then filtered by scope (migration 0004).
+        Index("ix_cases_opened_at_id", "opened_at", "id"),
+        # A case's scope and whether it is closed, by id, without reading the row: lists driven from another
+        # table (deadlines by due date, assignments) check each case against the user's scope here.
+        Index("ix_cases_id_scope", "id", "jurisdiction_id", "closed_at"),
+        # Per jurisdiction (the scope is `jurisdiction_id IN (…)`): one street's list by date and the dashboard's
+        # months; the open cases, the stage filter and the stage counts read from the index alone.
+        Index("ix_cases_jurisdiction_opened", "jurisdiction_id", "opened_at"),
+        Index("ix_cases_jurisdiction_closed", "jurisdiction_id", "closed_at", "state", "id"),
+        # An enterprise's cases with their scope and open/closed (the search, the one-open-case check).
+        Index("ix_cases_enterprise_scope", "enterprise_id", "jurisdiction_id", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,8 +59,8 @@ class Case(Base):
     reference: Mapped[str] = mapped_column(String(50), unique=True)
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
-    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))     # indexed below
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))  # indexed below
     state: Mapped[str] = mapped_column(String(30), default=State.REGISTERED.value, index=True)
     summary: Mapped[str] = mapped_column(String(2000), default="")
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -57,6 +70,8 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     #: The seq of the newest CaseEvent; the locked case row hands out the next one without a MAX() query.
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: "Ready for the next step": set by the reminder sweep when a deadline is overdue, cleared by the next step.
+    ready_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     # The facts the ladder's guards read (workflows.ladder.CaseFacts), kept as columns so they can be queried.
     visited_on: Mapped[dt.date | None] = mapped_column(Date)

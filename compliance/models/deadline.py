@@ -27,9 +27,15 @@ class Deadline(Base):
     __table_args__ = (
         enum_check("status", DeadlineStatus, "status"),
         enum_check("counting", Counting, "counting"),
-        # The scheduler's "what falls due" query only ever looks at open rows.
-        Index("ix_deadlines_open_due", "due_on", postgresql_where=text("status = 'open'"),
+        # The scheduler's "what falls due" query only ever looks at open rows; the case list sorted by due date
+        # reads it in (due_on, case_id) order (case_id added by migration 0004).
+        Index("ix_deadlines_open_due", "due_on", "case_id", postgresql_where=text("status = 'open'"),
               sqlite_where=text("status = 'open'")),
+        # A case's open deadlines (next due date, overdue, provisional) read from the index alone (migration 0004).
+        Index("ix_deadlines_open_case", "case_id", "due_on", "is_provisional",
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("ix_deadlines_open_provisional", "due_on", postgresql_where=text("status = 'open' AND is_provisional"),
+              sqlite_where=text("status = 'open' AND is_provisional")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

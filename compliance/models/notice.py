@@ -5,7 +5,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from compliance.db import Base, UTCDateTime
@@ -45,6 +45,12 @@ class Notice(Base):
         CheckConstraint("approved_by_id IS NULL OR approved_by_id <> drafted_by_id", name="four_eyes"),
         CheckConstraint("status NOT IN ('issued', 'withdrawn') OR (number IS NOT NULL AND sha256 IS NOT NULL)",
                         name="issued_has_number"),
+        # The dashboard's queues: drafts awaiting approval, and drafts per drafter (migration 0004).
+        Index("ix_notices_awaiting", "submitted_at",
+              postgresql_where=text("status = 'draft' AND submitted_at IS NOT NULL"),
+              sqlite_where=text("status = 'draft' AND submitted_at IS NOT NULL")),
+        Index("ix_notices_drafts_by", "drafted_by_id", postgresql_where=text("status = 'draft'"),
+              sqlite_where=text("status = 'draft'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

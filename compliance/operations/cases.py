@@ -7,19 +7,22 @@ flush. The caller commits; nothing here sends mail or renders a PDF.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from compliance.access import Permission, in_scope, permissions, require
 from compliance.clock import business_date
 from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance.models import (Case, CaseAssignment, CaseEvent, CaseViolation, Deadline, DeadlineStatus,
-                               Enterprise, Notice, NoticeStatus, User, next_seq)
-from compliance.policy import load_policy
-from compliance.snapshots import draft_snapshot, issuer_for, plain
+                               Enterprise, Jurisdiction, Notice, NoticeStatus, User, next_seq)
+from compliance.policy import VERSION_COLUMNS, load_policy
+from compliance.snapshots import CaseFile, draft_snapshot, issuer_for, plain
 from workflows import ladder
 from workflows.issuing import REQUIRES_ISSUED, letter_missing
 from workflows.ladder import CaseFacts, Policy, State, Step, Violation
@@ -34,15 +37,30 @@ class StepResult:
     notices: list[Notice] = field(default_factory=list)
 
 
-def _lock_case(session: Session, case_id: int) -> Case:
-    """Load a case for change; PostgreSQL holds its row lock until commit (SQLite's BEGIN IMMEDIATE already does)."""
-    query = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Case)
-    case = session.scalars(query).unique().one_or_none()
-    if case is None:
+def _lock_case(session: Session, case_id: int, reads: _Reads) -> tuple[Case, dict[str, Any]]:
+    """Load a case for change; PostgreSQL holds its row lock until commit (SQLite's BEGIN IMMEDIATE already does).
+
+    One round trip brings the case with what a step reads of it: its violations (for the ladder), enterprise and
+    jurisdiction with the parents above it (for the scope check, the drafts' issuer and their copy-to line), and
+    the columns of `reads`, returned as a dict. populate_existing: a case already in the session (a page loaded
+    it) is overwritten with the row as locked.
+    """
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    row = session.execute(_lock_query(postgresql, reads), {"case_id": case_id}).unique(lambda r: r[0]).one_or_none()
+    if row is None:
         raise NotFound(f"案件 {case_id} 不存在")
-    return case
+    return row[0], dict(row._mapping)
+
+
+@functools.cache
+def _lock_query(postgresql: bool, reads: _Reads):
+    """Built once per engine kind and read set (a statement object reused keeps its compiled form and cache key)."""
+    query = (select(Case, *reads.columns(bindparam("case_id")))
+             .where(Case.id == bindparam("case_id"))
+             .options(joinedload(Case.violation_rows),
+                      joinedload(Case.jurisdiction).joinedload(Jurisdiction.parent).joinedload(Jurisdiction.parent))
+             .execution_options(populate_existing=True))
+    return query.with_for_update(of=Case) if postgresql else query
 
 
 def next_event_seq(case: Case) -> int:
@@ -113,15 +131,18 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
                  actor: User, now: dt.datetime, expected_version: int | None = None,
                  policy: Policy | None = None, reason: str = "") -> StepResult:
     """Move a case by one step of the ladder, or raise (Conflict / NotAllowed / ValidationFailed) changing nothing."""
-    case = _lock_case(session, case_id)
+    reads = _READS[policy is None]
+    case, row = _lock_case(session, case_id, reads)
     require(actor, Permission.WORK_CASE, case.jurisdiction, absent=f"案件 {case_id} 不存在")
     reason = _bounded(reason, "理由", "reason")
     if expected_version is not None and case.version != expected_version:
         raise Conflict(f"案件 {case.reference} 已被他人修改（您看到的是第 {expected_version} 版，当前为第 {case.version} 版），"
                        "请刷新后重试", expected_version=expected_version, current_version=case.version)
-    policy = policy or load_policy(session)
+    if row["case_version_as_read"] != case.version:   # changed while we waited for the lock: read again
+        row = reads.again(session, case)
+    policy = policy or load_policy(session, version=reads.version_of(row))
     today = business_date(now)
-    step = _step(session, case, trigger, inputs or {}, today, policy)
+    step = _step(session, case, trigger, inputs or {}, today, policy, issued=reads.issued(row))
 
     case.apply_facts(step.facts)
     if ladder.is_closed(step.facts):
@@ -145,59 +166,129 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
                             explanation=due.explain(), opened_event_id=event.id, created_at=now)
         session.add(deadline)
         result.started.append(deadline)
-    # The drafts read earlier steps from the database; what this step adds they take from `started` and
-    # `current`, so the new rows can wait for the one flush below.
+    # The drafts read earlier steps from the database (one query for all of them, and only when they print
+    # something this step does not hold); what this step adds they take from `started` and `current`, so the new
+    # rows can wait for the one flush below.
     with session.no_autoflush:
+        current = (trigger, step.inputs)
+        case_file = CaseFile.read(session, case, step.notices, started=result.started, current=current)
         for notice_type in step.notices:
             issuer = issuer_for(case, notice_type)
             notice = Notice(case_id=case.id, notice_type=notice_type, status=NoticeStatus.DRAFT.value,
                             issuer_id=issuer.id, drafted_by_id=actor.id if actor else None, drafted_at=now,
                             drafted_event_id=event.id,
-                            snapshot=draft_snapshot(session, case, notice_type, issuer=issuer,
-                                                    started=result.started, today=today,
-                                                    current=(trigger, step.inputs)))
+                            snapshot=draft_snapshot(session, case, notice_type, issuer=issuer, started=result.started,
+                                                    today=today, current=current, case_file=case_file))
             session.add(notice)
             result.notices.append(notice)
     session.flush()
     return result
 
 
+@dataclass(frozen=True)
+class _Reads:
+    """What every step reads besides the case row: the holiday-data version (for load_policy's cache; not when
+    the caller gives a policy) and the case's issued letter types (for the letter a step may wait for).
+
+    They ride on the locking SELECT as scalar subqueries: one round trip, one statement shape for every step
+    (PostgreSQL plans a statement anew until it has run a few times on a connection). A subquery sees the
+    statement's snapshot, taken before the lock was granted: if another transaction changed the case while we
+    waited (every change to a case's letters, events and deadlines bumps its version, and so does a holiday
+    entry that moves its deadlines), the snapshot's version differs from the locked row's, and the reads are
+    taken again after the lock. A commit that did not touch the case (a holiday entry that moved none of its
+    deadlines) is one this step could as well have started just before: nothing orders the two.
+    """
+
+    version: bool
+
+    def columns(self, case_id) -> list:
+        notices = Notice.__table__.c
+        snapshot = Case.__table__.alias("case_as_read")
+        return [
+            *(VERSION_COLUMNS if self.version else ()),
+            select(func.aggregate_strings(notices.notice_type, ","))
+            .where(notices.case_id == case_id, notices.status == NoticeStatus.ISSUED.value)
+            .scalar_subquery().label("issued_letters"),
+            select(snapshot.c.version).where(snapshot.c.id == case_id).scalar_subquery().label("case_version_as_read"),
+        ]
+
+    def again(self, session: Session, case: Case) -> dict[str, Any]:
+        """The reads in a statement of their own (after the lock: it sees everything committed before it)."""
+        return dict(session.execute(_reads_query(self), {"case_id": case.id}).mappings().one())
+
+    def version_of(self, row: Mapping[str, Any]) -> tuple | None:
+        return tuple(row[c.name] for c in VERSION_COLUMNS) if self.version else None
+
+    @staticmethod
+    def issued(row: Mapping[str, Any]) -> frozenset[str]:
+        """The notice types the case has issued and not withdrawn (as issued_letter_types)."""
+        return frozenset(filter(None, (row["issued_letters"] or "").split(",")))
+
+
+_READS = {True: _Reads(version=True), False: _Reads(version=False)}
+
+
+@functools.cache
+def _reads_query(reads: _Reads):
+    return select(*reads.columns(bindparam("case_id")))
+
+
 def _step(session: Session, case: Case, trigger: str, inputs: Mapping[str, Any], today: dt.date,
-          policy: Policy) -> Step:
+          policy: Policy, *, issued: frozenset[str] | None = None) -> Step:
     """The pure step, refused in the order a supervisor reads it: the ladder's reason, an unsent letter, then
-    the inputs (as options() reports it)."""
+    the inputs (as options() reports it). issued: the letters already read (None: read them if needed)."""
     facts = case.facts()
     try:
         step = ladder.fire(facts, trigger, inputs, today, policy)
     except ladder.TransitionRefused as exc:
         raise NotAllowed(exc.reason, trigger=trigger, state=facts.state.value) from None
     except ladder.InvalidInput as exc:
-        _require_letter(session, case, trigger)
+        _require_letter(session, case, trigger, issued)
         raise ValidationFailed(exc.message, field=exc.field) from None
-    _require_letter(session, case, trigger)
+    _require_letter(session, case, trigger, issued)
     return step
 
 
-def _require_letter(session: Session, case: Case, trigger: str) -> None:
+def _require_letter(session: Session, case: Case, trigger: str, issued: frozenset[str] | None = None) -> None:
     if (case.state_enum, trigger) not in REQUIRES_ISSUED:
         return   # most steps answer no letter: spare the query
-    needed = letter_missing(case.state_enum, trigger, issued_letter_types(session, case.id))
+    if issued is None:
+        issued = issued_letter_types(session, case.id)
+    needed = letter_missing(case.state_enum, trigger, issued)
     if needed is not None:
         raise NotAllowed(_letter_reason(needed, trigger), trigger=trigger, state=case.state)
 
 
 def _close_deadlines(session: Session, case: Case, step: Step, event: CaseEvent, now: dt.datetime) -> list[int]:
-    """Close the open deadlines the step ends, one UPDATE per outcome; return their ids."""
+    """Close the open deadlines the step ends, one UPDATE per outcome; return their ids.
+
+    A Core UPDATE (the ORM's bulk machinery costs more than the statement here); a Deadline this session
+    has loaded gets the new values as the ORM's synchronize_session would give it.
+    """
     closed = []
-    for outcome in {o for _k, o in step.closes}:
-        keys = [k for k, o in step.closes if o == outcome]
-        closed += session.scalars(
-            update(Deadline)
-            .where(Deadline.case_id == case.id, Deadline.rule_key.in_(keys),
-                   Deadline.status == DeadlineStatus.OPEN.value)
-            .values(status=DeadlineStatus(outcome).value, closed_event_id=event.id, closed_at=now)
-            .returning(Deadline.id)).all()
+    for outcome in sorted({o for _k, o in step.closes}):
+        status = DeadlineStatus(outcome).value
+        ids = session.execute(_close_query(), {
+            "the_case": case.id, "keys": [k for k, o in step.closes if o == outcome], "outcome": status,
+            "event_id": event.id, "closed_at_": now}).scalars().all()
+        for deadline_id in ids:
+            loaded = session.identity_map.get(identity_key(Deadline, deadline_id))
+            if loaded is not None:
+                for attr, value in (("status", status), ("closed_event_id", event.id), ("closed_at", now)):
+                    set_committed_value(loaded, attr, value)
+        closed += ids
     return closed
+
+
+@functools.cache
+def _close_query():
+    t = Deadline.__table__
+    return (update(t)
+            .where(t.c.case_id == bindparam("the_case"), t.c.rule_key.in_(bindparam("keys", expanding=True)),
+                   t.c.status == DeadlineStatus.OPEN.value)
+            .values(status=bindparam("outcome"), closed_event_id=bindparam("event_id"),
+                    closed_at=bindparam("closed_at_", type_=t.c.closed_at.type))
+            .returning(t.c.id))
 
 
 def issued_letter_types(session: Session, case_id: int) -> frozenset[str]:

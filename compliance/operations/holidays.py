@@ -12,7 +12,7 @@ from compliance.access import Permission, require
 from compliance.errors import ValidationFailed
 from compliance.models import Case, CaseEvent, Deadline, HolidayOverrideRow, HolidayYear, User
 from compliance.operations.cases import next_event_seq
-from compliance.policy import load_policy
+from compliance.policy import forget_policies, load_policy
 from workflows.calendar import DayKind, HolidayOverride
 from workflows.deadlines import compute_due
 
@@ -53,6 +53,7 @@ def enter_holiday_year(session: Session, *, year: int, days: Iterable[HolidayOve
     year_row.entered_by_id, year_row.entered_at = (actor.id if actor else None), now
     session.add(year_row)
     session.flush()
+    forget_policies()   # the version token changes anyway; this also covers a rolled-back entry that reused it
     return recompute_provisional_deadlines(session, actor=actor, now=now,
                                            reason=f"录入{year}年节假日安排：{source.strip()}")
 

@@ -1,4 +1,5 @@
-"""Notice operations: edit a draft, approve (four eyes), reject, issue with a gapless number, withdraw.
+"""Notice operations: edit a draft, submit it, approve (four eyes) or send it back, issue with a gapless number,
+withdraw.
 
 Issuing is one transaction per batch: lock the notices and their cases, take the numbers (the counter
 row stays locked until commit), render, store the PDFs, write the audit events. Any failure rolls all of
@@ -9,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import secrets
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -17,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import letters
-from letters.notices import lookup
+from letters.notices import SYSTEM_FACTS, lookup, system_fact
 from compliance.access import Permission, require
-from compliance.clock import business_date
+from compliance.clock import business_date, to_beijing
 from compliance.documents import DocumentStore
 from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance.models import (Case, CaseEvent, Deadline, DeadlineStatus, Jurisdiction, Notice, NoticeStatus,
@@ -32,6 +34,9 @@ from workflows.issuing import RESTARTS, restart_on_issue
 
 #: The longest reason for sending back or withdrawing a notice.
 MAX_REASON = 1000
+#: Characters a comment may not hold: controls, invisible format characters (a right-to-left override reorders
+#: what the page shows), lone surrogates, Unicode line separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 #: Unambiguous characters for verification codes (no 0/O, 1/I/L).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
@@ -65,12 +70,30 @@ def _lock(session: Session, model, ids: Sequence[int]) -> dict[int, Any]:
     return rows
 
 
-def _lock_notice(session: Session, notice_id: int, expected_version: int | None) -> Notice:
-    notice = _lock(session, Notice, [notice_id])[notice_id]
-    if expected_version is not None and notice.version != expected_version:
-        raise Conflict(f"文书已被他人修改（您看到的是第 {expected_version} 版，当前为第 {notice.version} 版），请刷新后重试",
-                       expected_version=expected_version, current_version=notice.version)
-    return notice
+def _lock_notice(session: Session, notice_id: int) -> Notice:
+    return _lock(session, Notice, [notice_id])[notice_id]
+
+
+def _check_version(session: Session, notice: Notice, expected_version: int | None) -> None:
+    """The form was shown for this version, or a Conflict naming who changed it and when (after the scope check,
+    so an id outside the actor's scope never tells who worked on it)."""
+    if expected_version is None or notice.version == expected_version:
+        return
+    last = _last_notice_event(session, notice)
+    if last is not None:
+        who = last.actor.name if last.actor is not None else "系统"
+        message = f"此文书已由 {who} 于 {to_beijing(last.created_at):%Y-%m-%d %H:%M} 修改，请刷新后重试（本次未作任何更改）"
+    else:
+        message = "此文书已被他人修改，请刷新后重试（本次未作任何更改）"
+    raise Conflict(message, expected_version=expected_version, current_version=notice.version)
+
+
+def _last_notice_event(session: Session, notice: Notice) -> CaseEvent | None:
+    """The newest audit event about this notice (they live in its case's trail, the notice id in the details)."""
+    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == notice.case_id,
+                                                     CaseEvent.action.like("notice.%"))
+                             .order_by(CaseEvent.seq.desc()).limit(200))
+    return next((e for e in events if (e.details or {}).get("notice_id") == notice.id), None)
 
 
 def _audit(session: Session, case: Case, actor: User | None, action: str, now: dt.datetime, notice: Notice,
@@ -90,6 +113,17 @@ def _authorize(session: Session, actor: User, permission: Permission, notice: No
             absent=f"文书 {notice.id} 不存在")
 
 
+def fact_label(notice_type: str, dotted: str) -> str:
+    """A required fact's Chinese name: the type's own label, then the shared names, then the system fact's."""
+    for fact in letters.NOTICE_TYPES[notice_type].editable:
+        if fact.key == dotted:
+            return fact.label
+    if dotted in FACT_LABELS:
+        return FACT_LABELS[dotted]
+    prefix = system_fact(dotted)
+    return SYSTEM_FACTS[prefix] if prefix else dotted
+
+
 def _title(notice: Notice) -> str:
     return letters.NOTICE_TYPES[notice.notice_type].title
 
@@ -99,7 +133,7 @@ def _check_renderable(notice_type: str, facts: Mapping) -> None:
     kind = letters.NOTICE_TYPES[notice_type]
     missing = letters.missing_facts(kind, facts)
     if missing:
-        raise ValidationFailed(f"{kind.title}缺少：{'、'.join(FACT_LABELS.get(m, m) for m in missing)}",
+        raise ValidationFailed(f"{kind.title}缺少：{'、'.join(fact_label(notice_type, m) for m in missing)}",
                                field="snapshot", missing=list(missing))
     try:
         letters.check_glyphs(facts)
@@ -108,15 +142,33 @@ def _check_renderable(notice_type: str, facts: Mapping) -> None:
                                field="snapshot") from None
 
 
+def _check_template(notice_type: str, facts: Mapping) -> None:
+    """The letter's text can be laid out from these facts (a dry run of the template, no PDF): a group of facts
+    filled only in part would otherwise fail at issue, after the number was taken."""
+    from jinja2.exceptions import UndefinedError
+    try:
+        letters.render_html(notice_type, facts, number="—", verification=None)
+    except UndefinedError:
+        partial = "、".join(fact_label(notice_type, key) for key in _partial_groups(notice_type, facts))
+        raise ValidationFailed(f"{letters.NOTICE_TYPES[notice_type].title}有的项目只填写了一部分"
+                               f"{f'（还缺：{partial}）' if partial else ''}，请填写完整后再审批",
+                               field="snapshot") from None
+
+
 def update_draft(session: Session, notice_id: int, changes: Mapping[str, Any], *, actor: User, now: dt.datetime,
                  expected_version: int | None = None) -> Notice:
-    """Complete or correct the facts a draft's type declares editable; system facts and unknown keys are refused."""
+    """Complete or correct the facts a draft's type declares editable; system facts and unknown keys are refused.
+
+    A draft waiting in the approvers' queue leaves it when edited (what they would approve has changed): the
+    drafter submits it again. The approver's last comment stays.
+    """
     from compliance.drafts import apply_changes, normalise_changes
-    notice = _lock_notice(session, notice_id, expected_version)
+    notice = _lock_notice(session, notice_id)
     case = _lock(session, Case, [notice.case_id])[notice.case_id]
     _authorize(session, actor, Permission.EDIT_DRAFT, notice, case)
+    _check_version(session, notice, expected_version)
     if notice.status != NoticeStatus.DRAFT.value:
-        raise NotAllowed(f"文书已{NoticeStatus(notice.status).label}，不能再修改")
+        raise NotAllowed(f"文书{NoticeStatus(notice.status).label}，不能再修改")
     normalised = normalise_changes(notice.notice_type, changes)
     if not normalised:
         raise ValidationFailed("没有要修改的内容", field="snapshot")
@@ -124,29 +176,115 @@ def update_draft(session: Session, notice_id: int, changes: Mapping[str, Any], *
     try:
         letters.check_glyphs(snapshot)
     except letters.MissingGlyph as exc:
-        raise ValidationFailed(f"含有文书字体无法排印的字符：{unprintable(exc)}。请改用规范汉字", field="snapshot") from None
+        raise ValidationFailed(f"含有文书字体无法排印的字符：{unprintable(exc)}。请改用规范汉字",
+                               field=_field_of(normalised, exc)) from None
     changed = sorted(k for k, v in normalised.items() if lookup(notice.snapshot, k) != v)
     notice.snapshot = snapshot
+    unsubmitted = notice.submitted_at is not None
+    notice.submitted_at = notice.submitted_by_id = None
     _audit(session, case, actor, "notice.draft_updated", now, notice, changed=changed,
-           values={k: normalised[k] for k in changed})
+           values={k: normalised[k] for k in changed}, **({"left_queue": True} if unsubmitted else {}))
     session.flush()
     return notice
+
+
+def _field_of(normalised: Mapping[str, Any], exc: letters.MissingGlyph) -> str:
+    """The changed fact holding an uncovered character (so a form can show the refusal next to it)."""
+    for key, value in normalised.items():
+        try:
+            letters.check_glyphs({"value": value})
+        except letters.MissingGlyph:
+            return key
+    return "snapshot"
 
 
 #: Who signs: the issuing committee's chair by default, its vice-chair when the approver says so.
 SIGNATORIES = {"chair": "主任", "vice_chair": "副主任"}
 
 
+def signatories(issuer: Jurisdiction) -> dict[str, str]:
+    """sign_as → "主任 王秀英" for each signatory the issuer's letterhead names (the approval form's choices)."""
+    head = issuer.letterhead or {}
+    return {key: f"{title} {head[key].strip()}" for key, title in SIGNATORIES.items()
+            if isinstance(head.get(key), str) and head[key].strip()}
+
+
+def _approval_facts(session: Session, notice: Notice, issuer: Jurisdiction, signatory: Mapping[str, str],
+                    today: dt.date | None) -> dict | None:
+    """The facts as approval would fix them (cited letter, letterhead, signatory, date); None while the cited
+    letter is not issued yet."""
+    facts = copy.deepcopy(notice.snapshot)
+    references = resolve_references(session, notice)
+    if references is None:
+        return None
+    facts.update(references)
+    facts.update(issuer_facts(issuer, notice.notice_type, facts))
+    facts["signatory"] = dict(signatory)
+    facts.setdefault("issued_on", today.isoformat() if today else "—")
+    return facts
+
+
+def _cited_title(notice: Notice) -> str:
+    return letters.NOTICE_TYPES[REFERENCES[notice.notice_type][1]].title
+
+
+def draft_missing(session: Session, notice: Notice) -> dict[str, Any]:
+    """What still stands between a draft and its approval, for the draft form and the approvers' page.
+
+    facts: [(key, label)] the drafter can still fill (or a system fact that is empty: the letterhead, the case);
+    cited: the title of the earlier letter of this case that must be issued first, or None.
+    Signatory and date are the approval's own, so they never count as missing here.
+    """
+    issuer = session.get(Jurisdiction, notice.issuer_id)
+    facts = _approval_facts(session, notice, issuer, {"name": "—", "title": "—"}, None)
+    cited = None
+    if facts is None:
+        cited = _cited_title(notice)
+        facts = copy.deepcopy(notice.snapshot)
+        facts.update(issuer_facts(issuer, notice.notice_type, facts))
+        facts["signatory"] = {"name": "—"}
+        facts.setdefault("issued_on", "—")
+    kind = letters.NOTICE_TYPES[notice.notice_type]
+    missing = [(key, fact_label(notice.notice_type, key)) for key in letters.missing_facts(kind, facts)
+               if cited is None or system_fact(key) not in (REFERENCES[notice.notice_type][0],)]
+    return {"facts": missing, "cited": cited}
+
+
+def submit_notice(session: Session, notice_id: int, *, actor: User, now: dt.datetime,
+                  expected_version: int | None = None) -> Notice:
+    """The drafter puts a complete draft in the approvers' queue; refused, listing them, while facts are missing."""
+    notice = _lock_notice(session, notice_id)
+    case = _lock(session, Case, [notice.case_id])[notice.case_id]
+    _authorize(session, actor, Permission.EDIT_DRAFT, notice, case)
+    _check_version(session, notice, expected_version)
+    if notice.status != NoticeStatus.DRAFT.value:
+        raise NotAllowed(f"文书{NoticeStatus(notice.status).label}，不能提交审批")
+    if notice.submitted_at is not None:
+        raise NotAllowed("文书已提交审批，正在等待审批")
+    missing = draft_missing(session, notice)["facts"]
+    if missing:
+        raise ValidationFailed(f"{_title(notice)}还缺少：{'、'.join(label for _key, label in missing)}。"
+                               "请填写后再提交审批", field="snapshot", missing=[key for key, _label in missing])
+    notice.submitted_at, notice.submitted_by_id = now, actor.id
+    _audit(session, case, actor, "notice.submitted", now, notice)
+    session.flush()
+    return notice
+
+
 def approve_notice(session: Session, notice_id: int, *, approver: User, now: dt.datetime,
                    expected_version: int | None = None, sign_as: str = "chair") -> Notice:
-    """A leader who did not draft it approves; the issuer's own chair (or vice-chair) signs; facts must be complete."""
-    notice = _lock_notice(session, notice_id, expected_version)
+    """A leader who did not draft it approves; the issuer's own chair (or vice-chair) signs; facts must be complete.
+
+    A draft need not have been submitted (the command line approves directly); the queue shows submitted ones.
+    """
+    notice = _lock_notice(session, notice_id)
     case = _lock(session, Case, [notice.case_id])[notice.case_id]
     _authorize(session, approver, Permission.APPROVE_NOTICE, notice, case)
+    _check_version(session, notice, expected_version)
     if notice.status != NoticeStatus.DRAFT.value:
         raise NotAllowed(f"只有草稿可以审批，该文书{NoticeStatus(notice.status).label}")
     if notice.drafted_by_id == approver.id:
-        raise NotAllowed("文书须由起草人以外的审批领导审批")
+        raise NotAllowed("您是此文书的起草人：文书须由起草人以外的审批领导审批")
     if sign_as not in SIGNATORIES:
         raise ValidationFailed("签发人应为委员会主任或副主任", field="sign_as")
     issuer = session.get(Jurisdiction, notice.issuer_id)
@@ -154,16 +292,12 @@ def approve_notice(session: Session, notice_id: int, *, approver: User, now: dt.
     if not signer:
         raise NotAllowed(f"{issuer.committee_name}的文书抬头尚未填写{SIGNATORIES[sign_as]}姓名，"
                          "请管理员在“管理 › 文书抬头”中填写后再审批")
-    facts = copy.deepcopy(notice.snapshot)
-    references = resolve_references(session, notice)
-    if references is None:
-        cited = letters.NOTICE_TYPES[REFERENCES[notice.notice_type][1]].title
-        raise NotAllowed(f"须先签发本案的{cited}，才能审批此文书")
-    facts.update(references)
-    facts.update(issuer_facts(issuer, notice.notice_type, facts))
-    facts["signatory"] = {"name": signer, "title": SIGNATORIES[sign_as]}
-    facts.setdefault("issued_on", business_date(now).isoformat())  # checked now, set again at issue
+    signatory = {"name": signer, "title": SIGNATORIES[sign_as]}
+    facts = _approval_facts(session, notice, issuer, signatory, business_date(now))  # date checked now, set at issue
+    if facts is None:
+        raise NotAllowed(f"须先签发本案的{_cited_title(notice)}，才能审批此文书")
     _check_renderable(notice.notice_type, facts)
+    _check_template(notice.notice_type, facts)
     facts.pop("issued_on")
     notice.snapshot = facts
     notice.status = NoticeStatus.APPROVED.value
@@ -173,23 +307,47 @@ def approve_notice(session: Session, notice_id: int, *, approver: User, now: dt.
     return notice
 
 
-def reject_notice(session: Session, notice_id: int, *, approver: User, reason: str, now: dt.datetime,
+def return_notice(session: Session, notice_id: int, *, approver: User, reason: str, now: dt.datetime,
                   expected_version: int | None = None) -> Notice:
-    """Send a draft back with a comment the drafter sees; it never gets a number, so no gap appears."""
-    notice = _lock_notice(session, notice_id, expected_version)
+    """Send a draft (or an approved notice not yet issued) back to its drafter as a draft, with a comment.
+
+    It leaves the queue and keeps the comment (rejection_reason), which the drafter sees on the draft form and the
+    case page; it never got a number, so no gap appears.
+    """
+    notice = _lock_notice(session, notice_id)
     case = _lock(session, Case, [notice.case_id])[notice.case_id]
     _authorize(session, approver, Permission.APPROVE_NOTICE, notice, case)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed("退回须说明理由", field="reason")
-    if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"退回理由不能超过{MAX_REASON}字", field="reason")
+    _check_version(session, notice, expected_version)
+    reason = _reason(reason, "退回")
     if notice.status not in (NoticeStatus.DRAFT.value, NoticeStatus.APPROVED.value):
         raise NotAllowed(f"该文书{NoticeStatus(notice.status).label}，不能退回")
-    notice.status, notice.rejection_reason = NoticeStatus.REJECTED.value, reason
-    _audit(session, case, approver, "notice.rejected", now, notice, reason=reason)
+    if notice.status == NoticeStatus.APPROVED.value:
+        # The approval's signatory goes with it; the next approval sets it again.
+        notice.snapshot = {k: v for k, v in notice.snapshot.items() if k != "signatory"}
+    notice.status, notice.rejection_reason = NoticeStatus.DRAFT.value, reason
+    notice.submitted_at = notice.submitted_by_id = None
+    notice.approved_at = notice.approved_by_id = None
+    _audit(session, case, approver, "notice.returned", now, notice, reason=reason, comment=reason)
     session.flush()
     return notice
+
+
+#: The name the command line and older callers used for sending a draft back.
+reject_notice = return_notice
+
+
+def _reason(reason: Any, what: str, limit: int = MAX_REASON) -> str:
+    """A required comment: text, at most `limit` characters, no control characters but line breaks."""
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationFailed(f"{what}理由应为文字", field="reason")
+    reason = (reason or "").replace("\r\n", "\n").strip()
+    if not reason:
+        raise ValidationFailed(f"{what}须说明理由", field="reason")
+    if len(reason) > limit:
+        raise ValidationFailed(f"{what}理由不能超过{limit}字（共{len(reason)}字）", field="reason")
+    if any(c not in "\n\t" and unicodedata.category(c) in _INVISIBLE for c in reason):
+        raise ValidationFailed(f"{what}理由含有不可见的控制字符，请删除后重试", field="reason")
+    return reason
 
 
 def _verification_code(session: Session) -> str:
@@ -310,20 +468,33 @@ def _restart_deadline(session: Session, case: Case, notice: Notice, today: dt.da
 def issue_notice(session: Session, notice_id: int, *, actor: User, now: dt.datetime, store: DocumentStore,
                  expected_version: int | None = None, **kw) -> Notice:
     """Issue one approved notice."""
-    _lock_notice(session, notice_id, expected_version)
+    notice = _lock_notice(session, notice_id)
+    _authorize(session, actor, Permission.ISSUE_NOTICE, notice)
+    _check_version(session, notice, expected_version)
     return issue_notices(session, [notice_id], actor=actor, now=now, store=store, **kw)[0]
 
 
+def withdrawal_reason_limit() -> int:
+    """The withdrawal letter's own limit on its reason (its draft form edits the same fact)."""
+    return next(f.max for f in letters.NOTICE_TYPES["withdrawal"].editable if f.key == "reason")
+
+
 def request_withdrawal(session: Session, notice_id: int, *, actor: User, reason: str, now: dt.datetime) -> Notice:
-    """Draft a withdrawal notice (撤回/作废) for an issued notice; the original stays archived as it was."""
-    original = _lock_notice(session, notice_id, None)
+    """Draft a withdrawal notice (撤回/作废) for an issued notice; the original stays archived as it was.
+
+    The withdrawal then goes the way of every letter: completed, submitted, approved by another person, issued.
+    """
+    original = _lock_notice(session, notice_id)
     case = _lock(session, Case, [original.case_id])[original.case_id]
     _authorize(session, actor, Permission.WITHDRAW_NOTICE, original, case)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed("撤回文书须说明理由", field="reason")
-    if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"撤回理由不能超过{MAX_REASON}字", field="reason")
+    reason = _reason(reason, "撤回", withdrawal_reason_limit())
+    if "\n" in reason:
+        raise ValidationFailed("撤回理由应为一段文字，不能换行", field="reason")
+    try:
+        letters.check_glyphs({"reason": reason})
+    except letters.MissingGlyph as exc:
+        raise ValidationFailed(f"撤回理由含有文书字体无法排印的字符：{unprintable(exc)}。请改用规范汉字",
+                               field="reason") from None
     if original.status != NoticeStatus.ISSUED.value:
         raise NotAllowed(f"只能撤回已签发的文书，该文书{NoticeStatus(original.status).label}")
     pending = session.scalar(select(Notice.id).where(Notice.withdraws_id == original.id,
@@ -350,13 +521,53 @@ def request_withdrawal(session: Session, notice_id: int, *, actor: User, reason:
 def preview_pdf(notice: Notice, *, today: dt.date | None = None) -> bytes:
     """A watermarked preview (草稿) of a draft or approved notice, never with a number.
 
-    Facts still missing print as 【待填写：…】 so the drafter sees what approval will ask for.
+    Facts still missing print as 【待填写：…】 so the drafter sees what approval will ask for. A character no
+    bundled font covers (a snapshot from before the check, a name in the case file) is refused in Chinese (422).
     """
+    kind = letters.NOTICE_TYPES[notice.notice_type]
     facts = copy.deepcopy(notice.snapshot)
     facts.setdefault("issued_on", (today or business_date(notice.drafted_at)).isoformat())
-    for dotted in letters.missing_facts(letters.NOTICE_TYPES[notice.notice_type], facts):
-        _set_dotted(facts, dotted, f"【待填写：{FACT_LABELS.get(dotted, dotted)}】")
-    return letters.render(notice.notice_type, facts, number=None, verification=None, preview=True)
+    missing = letters.missing_facts(kind, facts)
+    # The arrears table is computed from the rows and the date: no placeholder can stand in for either, and
+    # made-up amounts have no place even on a draft.
+    uncomputable = [key for key in missing if key.startswith("arrears.")]
+    if uncomputable:
+        raise ValidationFailed(f"请先填写{'、'.join(fact_label(notice.notice_type, k) for k in uncomputable)}，"
+                               f"才能预览{kind.title}（欠缴金额和滞纳金由此计算）", field=uncomputable[0])
+    for dotted in missing:
+        _set_dotted(facts, dotted, f"【待填写：{fact_label(notice.notice_type, dotted)}】")
+    _fill_partial_groups(notice.notice_type, facts)
+    try:
+        return letters.render(notice.notice_type, facts, number=None, verification=None, preview=True)
+    except letters.MissingGlyph as exc:
+        raise ValidationFailed(f"{kind.title}含有文书字体无法排印的字符：{unprintable(exc)}，无法生成预览。"
+                               "请在草稿中改用规范汉字", field="snapshot") from None
+
+
+#: The empty value of each kind of editable fact, as the draft form would save a blank field.
+_BLANK = {"date": None, "money": None, "paragraphs": [], "names": [], "arrears_months": []}
+
+
+def _partial_groups(notice_type: str, facts: Mapping) -> list[str]:
+    """Editable facts left out of a group that is otherwise there (order_ref with a number but no authority)."""
+    out = []
+    for fact in letters.NOTICE_TYPES[notice_type].editable:
+        parent, _, leaf = fact.key.rpartition(".")
+        group = lookup(facts, parent) if parent else None
+        if isinstance(group, Mapping) and leaf not in group:
+            out.append(fact.key)
+    return out
+
+
+def _fill_partial_groups(notice_type: str, facts: dict) -> None:
+    """Blank values for the facts _partial_groups finds, so the preview shows the gap instead of failing."""
+    kinds = {fact.key: fact.type for fact in letters.NOTICE_TYPES[notice_type].editable}
+    for key in _partial_groups(notice_type, facts):
+        *parents, leaf = key.split(".")
+        target = facts
+        for part in parents:
+            target = target[part]
+        target[leaf] = copy.deepcopy(_BLANK.get(kinds[key], ""))
 
 
 def _set_dotted(facts: dict, dotted: str, value: str) -> None:

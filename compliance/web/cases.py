@@ -1,14 +1,13 @@
 """The supervisors' pages: load, check access, call an operation, render."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from compliance.access import Permission, can, permissions
 from compliance.db import db
-from compliance.models import Case, Enterprise
-from compliance.scoping import in_scope
+from compliance.models import Case
 
 bp = Blueprint("web", __name__)
 
@@ -31,7 +30,8 @@ def index():
     """Each role's home: case work for those who read cases, administration for admins."""
     if Permission.VIEW not in permissions(current_user) and Permission.MANAGE_USERS in permissions(current_user):
         return redirect(url_for("admin.users"))
-    return cases()
+    from compliance.web.dashboard import dashboard
+    return dashboard()
 
 
 def _require_view():
@@ -47,40 +47,18 @@ def page_of(total: int) -> tuple[int, int]:
     return min(max(page, 1), pages), pages
 
 
-@bp.route("/cases")
-@login_required
-def cases():
-    _require_view()
-    total = db.session.scalar(in_scope(select(func.count(Case.id)), Case, current_user))
-    page, pages = page_of(total)
-    query = in_scope(select(Case), Case, current_user).order_by(Case.opened_at.desc(), Case.id.desc())
-    rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("cases.html", cases=rows, total=total, page=page, pages=pages)
-
-
 @bp.route("/cases/<id:case_id>")
 @login_required
 def case_detail(case_id: int):
-    """One case: where it stands, what may happen next (and why not), deadlines, notices, history."""
-    from compliance.clock import utcnow
-    from compliance.models import Notice
-    from compliance.operations.cases import case_deadlines, case_history, case_options
+    """One case: where it stands, what may happen next (with a form for each step, and why not), deadlines,
+    notices and the history in Chinese (drawn by compliance.web.casework, which also takes the steps)."""
+    from compliance.web.casework import case_page
     _require_view()
     case = db.session.get(Case, case_id)
     if case is None or not can(current_user, Permission.VIEW, case.jurisdiction):
         abort(404)  # out of scope looks the same as absent
-    notices = db.session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)).all()
-    return render_template("case.html", case=case, options=case_options(db.session, case, now=utcnow()),
-                           deadlines=case_deadlines(db.session, case.id), events=case_history(db.session, case.id),
-                           notices=notices)
+    return case_page(case)
 
 
-@bp.route("/enterprises")
-@login_required
-def enterprises():
-    _require_view()
-    total = db.session.scalar(in_scope(select(func.count(Enterprise.id)), Enterprise, current_user))
-    page, pages = page_of(total)
-    query = in_scope(select(Enterprise), Enterprise, current_user).order_by(Enterprise.name, Enterprise.id)
-    rows = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("enterprises.html", enterprises=rows, total=total, page=page, pages=pages)
+# The lists, their exports and the dashboard live beside this module, on the same blueprint.
+from compliance.web import dashboard as _dashboard, lists as _lists  # noqa: E402,F401

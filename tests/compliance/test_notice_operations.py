@@ -11,11 +11,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from compliance.documents import DocumentStore
-from compliance.errors import Forbidden, NotAllowed, ValidationFailed
+from compliance.errors import Forbidden, NotAllowed, NotFound, ValidationFailed
 from compliance.models import Notice, Role, SequenceCounter
 from compliance.operations.cases import fire_trigger
-from compliance.operations.notices import (approve_notice, issue_notice, preview_pdf, reject_notice,
-                                           request_withdrawal, update_draft)
+from compliance.operations.notices import (approve_notice, issue_notice, preview_pdf, request_withdrawal,
+                                           return_notice, submit_notice, update_draft)
 
 
 def pdf_text(data: bytes) -> str:
@@ -63,16 +63,17 @@ def test_drafter_cannot_approve_and_supervisor_is_not_an_approver(session, opini
     assert session.get(Notice, notice.id).status == "draft"
 
 
-def test_numbers_are_gapless_and_rejected_drafts_leave_no_gap(session, opinion_draft, approver, supervisor, store, now,
-                                                             jurisdiction):
-    first, rejected, second = opinion_draft("北京甲公司"), opinion_draft("北京乙公司"), opinion_draft("北京丙公司")
-    reject_notice(session, rejected.id, approver=approver, reason="事实部分需补充", now=now)
+def test_numbers_are_gapless_and_drafts_sent_back_leave_no_gap(session, opinion_draft, approver, supervisor, store,
+                                                               now, jurisdiction):
+    first, returned, second = opinion_draft("北京甲公司"), opinion_draft("北京乙公司"), opinion_draft("北京丙公司")
+    return_notice(session, returned.id, approver=approver, reason="事实部分需补充", now=now)
     for n in (first, second):
         approve_notice(session, n.id, approver=approver, now=now)
         issue_notice(session, n.id, actor=supervisor, now=now, store=store)
     code = jurisdiction.issuer_code
     assert [first.number, second.number] == [f"{code}意〔2026〕1号", f"{code}意〔2026〕2号"]
-    assert rejected.number is None and rejected.status == "rejected"
+    # Sent back, it is a draft again, with the comment its drafter reads; it never took a number.
+    assert returned.number is None and returned.status == "draft" and returned.rejection_reason == "事实部分需补充"
 
 
 def test_failure_after_number_allocation_gives_the_number_back(session, opinion_draft, approver, supervisor, store,
@@ -258,3 +259,144 @@ def test_an_oversized_verification_upload_is_refused_plainly(app, client):
     res = client.post("/verify", data={"pdf": (io.BytesIO(b"%PDF" + b"0" * limit), "big.pdf")},
                       content_type="multipart/form-data")
     assert res.status_code == 413 and "文件过大" in res.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------------------- submit and send back
+
+def test_submit_sets_the_queue_fields_and_refuses_twice(session, opinion_draft, supervisor, now):
+    from compliance.models import CaseEvent
+    notice = opinion_draft()
+    submit_notice(session, notice.id, actor=supervisor, now=now, expected_version=notice.version)
+    assert (notice.submitted_at, notice.submitted_by_id) == (now, supervisor.id) and notice.status == "draft"
+    event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == notice.case_id)
+                            .order_by(CaseEvent.seq.desc())).first()
+    assert event.action == "notice.submitted" and event.details["notice_id"] == notice.id
+    with pytest.raises(NotAllowed, match="已提交审批"):
+        submit_notice(session, notice.id, actor=supervisor, now=now)
+
+
+def test_submit_with_facts_missing_lists_them_and_changes_nothing(session, opinion_draft, supervisor, now):
+    notice = opinion_draft()
+    update_draft(session, notice.id, {"findings": [], "rectification_due": None}, actor=supervisor, now=now)
+    version = notice.version
+    with pytest.raises(ValidationFailed) as refused:
+        submit_notice(session, notice.id, actor=supervisor, now=now)
+    assert "还缺少：查明的事实、整改期限" in refused.value.message
+    assert refused.value.details["missing"] == ["findings", "rectification_due"]
+    assert notice.submitted_at is None and notice.version == version
+
+
+@pytest.mark.parametrize("role, where, refusal", [
+    (Role.SUPERVISOR, "110105", None), (Role.APPROVER, "110105", None), (Role.AUDITOR, "110105", Forbidden),
+    (Role.ADMIN, "110105", Forbidden), (Role.SUPERVISOR, "110108", NotFound), (Role.APPROVER, "110108", NotFound),
+])
+def test_who_may_submit(session, opinion_draft, make_user, now, role, where, refusal):
+    from compliance.models import Jurisdiction
+    notice = opinion_draft()
+    actor = make_user(roles={role}, jurisdiction=session.scalar(select(Jurisdiction).where(Jurisdiction.code == where)))
+    if refusal is None:
+        submit_notice(session, notice.id, actor=actor, now=now)
+        assert notice.submitted_by_id == actor.id
+    else:
+        with pytest.raises(refusal):
+            submit_notice(session, notice.id, actor=actor, now=now)
+        assert notice.submitted_at is None
+
+
+def test_editing_a_submitted_draft_takes_it_out_of_the_queue_and_keeps_the_comment(session, opinion_draft, approver,
+                                                                                  supervisor, now):
+    notice = opinion_draft()
+    submit_notice(session, notice.id, actor=supervisor, now=now)
+    return_notice(session, notice.id, approver=approver, reason="请补充走访地点", now=now)
+    assert notice.status == "draft" and notice.submitted_at is None and notice.rejection_reason == "请补充走访地点"
+    submit_notice(session, notice.id, actor=supervisor, now=now)
+    update_draft(session, notice.id, {"requirements": ["依法组建工会"]}, actor=supervisor, now=now)
+    assert notice.submitted_at is None and notice.submitted_by_id is None
+    assert notice.rejection_reason == "请补充走访地点"
+
+
+def test_sending_back_an_approved_notice_undoes_the_approval(session, opinion_draft, approver, supervisor, store,
+                                                             now):
+    notice = opinion_draft()
+    approve_notice(session, notice.id, approver=approver, now=now)
+    assert notice.snapshot["signatory"]["name"] == "王秀英"
+    return_notice(session, notice.id, approver=approver, reason="签发前发现企业名称有误", now=now)
+    assert notice.status == "draft" and notice.approved_by_id is None and notice.approved_at is None
+    assert "signatory" not in notice.snapshot
+    with pytest.raises(NotAllowed):
+        issue_notice(session, notice.id, actor=supervisor, now=now, store=store)
+    approve_notice(session, notice.id, approver=approver, now=now, sign_as="vice_chair")
+    issued = issue_notice(session, notice.id, actor=supervisor, now=now, store=store)
+    assert "副主任：李卫东" in pdf_text(store.get(issued.sha256))
+
+
+@pytest.mark.parametrize("reason, message", [
+    ("", "退回须说明理由"), ("  \n ", "退回须说明理由"), ("改" * 1001, "不能超过1000字"),
+    ("请核对\u202e名称", "不可见的控制字符"), (12, "应为文字"),
+])
+def test_a_send_back_needs_a_readable_comment(session, opinion_draft, approver, now, reason, message):
+    notice = opinion_draft()
+    with pytest.raises(ValidationFailed, match=message):
+        return_notice(session, notice.id, approver=approver, reason=reason, now=now)
+    assert notice.rejection_reason == "" and notice.status == "draft"
+
+
+def test_a_stale_version_names_the_last_person_who_changed_the_notice(session, opinion_draft, make_user, supervisor,
+                                                                      approver, now):
+    from compliance.errors import Conflict
+    notice = opinion_draft()
+    seen = notice.version
+    colleague = make_user(name="赵敏")
+    update_draft(session, notice.id, {"requirements": ["依法组建工会"]}, actor=colleague, now=now)
+    for call in (lambda: update_draft(session, notice.id, {"requirements": []}, actor=supervisor, now=now,
+                                      expected_version=seen),
+                 lambda: submit_notice(session, notice.id, actor=supervisor, now=now, expected_version=seen),
+                 lambda: approve_notice(session, notice.id, approver=approver, now=now, expected_version=seen),
+                 lambda: return_notice(session, notice.id, approver=approver, reason="x", now=now,
+                                       expected_version=seen)):
+        with pytest.raises(Conflict, match="此文书已由 赵敏 于 2026-11-24 10:00 修改，请刷新"):
+            call()
+    assert notice.snapshot["requirements"] == ["依法组建工会"]
+
+
+def test_a_stale_version_from_outside_the_scope_is_not_found(session, opinion_draft, make_user, now):
+    from compliance.models import Jurisdiction
+    notice = opinion_draft()
+    away = make_user(jurisdiction=session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110108")))
+    with pytest.raises(NotFound):   # never "changed by …": who worked on it is not for someone outside the scope
+        update_draft(session, notice.id, {"requirements": []}, actor=away, now=now, expected_version=99)
+
+
+def test_the_editing_refusal_for_an_issued_notice_reads_well(session, opinion_draft, approver, supervisor, store, now):
+    notice = opinion_draft()
+    approve_notice(session, notice.id, approver=approver, now=now)
+    issue_notice(session, notice.id, actor=supervisor, now=now, store=store)
+    with pytest.raises(NotAllowed) as refused:
+        update_draft(session, notice.id, {"findings": ["改写"]}, actor=supervisor, now=now)
+    assert refused.value.message == "文书已签发，不能再修改"   # once said "文书已已签发"
+
+
+def test_a_withdrawal_reason_fits_the_letter(session, opinion_draft, approver, supervisor, store, now):
+    notice = opinion_draft()
+    approve_notice(session, notice.id, approver=approver, now=now)
+    issue_notice(session, notice.id, actor=supervisor, now=now, store=store)
+    for reason, message in (("错" * 301, "不能超过300字"), ("名称有误😀", "无法排印"), ("第一行\n第二行", "不能换行")):
+        with pytest.raises(ValidationFailed, match=message):
+            request_withdrawal(session, notice.id, actor=supervisor, reason=reason, now=now)
+    assert session.scalar(select(Notice.id).where(Notice.withdraws_id == notice.id)) is None
+
+
+def test_a_group_filled_in_part_is_refused_at_approval_not_at_issue(session, make_case, supervisor, approver,
+                                                                   send_letters, now):
+    from compliance.testing import UNPAID_FUNDS_CLIMB
+    case = make_case(violations=("no_union", "unpaid_funds"))
+    for trigger, inputs in UNPAID_FUNDS_CLIMB[:8]:
+        result = fire_trigger(session, case.id, trigger, inputs, actor=supervisor, now=now)
+        if trigger != "request_listing":
+            send_letters(case.id, now)
+    [request] = [n for n in result.notices if n.notice_type == "listing_request"]
+    update_draft(session, request.id, {"order_ref.number": "朝人社责〔2026〕8号"}, actor=approver, now=now)  # a district letter
+    assert preview_pdf(request)[:4] == b"%PDF"      # the preview shows the gap rather than failing
+    with pytest.raises(ValidationFailed, match="只填写了一部分（还缺：责令改正机关、责令改正日期、责令改正期限）"):
+        approve_notice(session, request.id, approver=approver, now=now)
+    assert request.status == "draft"

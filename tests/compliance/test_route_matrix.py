@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from compliance.models import Jurisdiction, Notice, Role
+from compliance.operations.attachments import attach_evidence
 from compliance.operations.cases import fire_trigger, open_case
 from compliance.testing import VISIT, issue_drafts
 from tests.compliance.test_authorization import database_state
@@ -25,15 +26,29 @@ ROUTES = {
     "auth.password": ("account", None), "auth.sign_out_others": ("account", None), "web.index": ("account", None),
     "web.cases": ("view", None), "web.enterprises": ("view", None), "web.case_detail": ("view", "case_id"),
     "notices.pdf": ("view", "issued_id"), "notices.preview": ("view", "draft_id"),
+    "notices.edit": ("edit", "draft_id"), "notices.submit": ("edit", "draft_id"), "notices.approvals": ("approve", None),
+    "notices.approval": ("approve", "draft_id"), "notices.approved": ("issue", None),
+    "notices.issue": ("issue", "draft_id"), "notices.issue_selected": ("issue", None),
+    "notices.withdraw": ("issue", "issued_id"),
+    "web.dashboard": ("view", None), "web.enterprise_detail": ("view", "enterprise_id"),
+    "web.export_cases": ("view", None), "web.export_enterprises": ("view", None),
+    "evidence.case_evidence": ("view", "case_id"), "evidence.upload": ("work", "case_id"),
+    "evidence.download": ("view", "attachment_id"),
+    "casework.new_enterprise": ("work", None), "casework.open_case": ("work", "enterprise_id"),
+    "casework.step": ("work", "case_id"), "casework.assign": ("work", "case_id"), "casework.ladder": ("account", None),
     "admin.users": ("admin", None), "admin.new_user": ("admin", None), "admin.issuers": ("admin", None),
     "admin.locks": ("admin", None), "admin.audit": ("admin", None), "admin.unlock": ("admin", None),
     "admin.user": ("admin", "user_id"), "admin.activate": ("admin", "user_id"),
     "admin.deactivate": ("admin", "user_id"), "admin.reset_password": ("admin", "user_id"),
     "admin.sign_out": ("admin", "user_id"), "admin.unlock_user": ("admin", "user_id"),
     "admin.issuer": ("admin", "jurisdiction_id"),
+    "reminders.inbox": ("account", None), "reminders.read": ("account", None), "reminders.read_all": ("account", None),
+    "reminders.deadlines": ("view", None), "reminders.outbox": ("admin", None), "reminders.retry": ("admin", None),
 }
 #: Which roles hold each class (by hand, as the federation's policy says).
-HOLDERS = {"view": {Role.SUPERVISOR, Role.APPROVER, Role.AUDITOR}, "admin": {Role.ADMIN}}
+HOLDERS = {"view": {Role.SUPERVISOR, Role.APPROVER, Role.AUDITOR}, "work": {Role.SUPERVISOR}, "admin": {Role.ADMIN},
+           # Notices: complete a draft; approve or send back; issue (and withdraw) — compliance/access.py.
+           "edit": {Role.SUPERVISOR, Role.APPROVER}, "approve": {Role.APPROVER}, "issue": {Role.SUPERVISOR, Role.APPROVER}}
 #: What a POST sends (never enough to succeed where it is refused; valid where the route needs fields).
 FORMS = {"admin.user": {"name": "改名", "roles": "auditor"}, "admin.reset_password": {"password": "Temporary-pass-42"},
          "admin.new_user": {"login": "made.by.route", "name": "新", "password": "Temporary-pass-42",
@@ -58,7 +73,10 @@ def targets(session, make_user, make_enterprise, supervisor, approver, store, no
         issue_drafts(session, case.id, approver=chair, now=now, store=store)
         [draft] = fire_trigger(session, case.id, "issue_opinion", {}, actor=who, now=now).notices
         issued = session.scalars(select(Notice).where(Notice.case_id == case.id, Notice.status == "issued")).one()
-        return {"case_id": case.id, "draft_id": draft.id, "issued_id": issued.id,
+        evidence = attach_evidence(session, case.id, data=b"%PDF-1.4\n%%EOF\n", filename=f"{place.code}.pdf",
+                                   actor=who, now=now, store=store)
+        return {"case_id": case.id, "draft_id": draft.id, "issued_id": issued.id, "attachment_id": evidence.id,
+                "enterprise_id": case.enterprise_id,
                 "user_id": make_user(jurisdiction=place).id, "jurisdiction_id": place.id}
 
     home = build(jurisdiction, supervisor, approver)
@@ -78,8 +96,10 @@ def _url(app, endpoint, ids):
         if kind is None:
             return url_for(endpoint)
         arg = {"case_id": "case_id", "draft_id": "notice_id", "issued_id": "notice_id", "user_id": "user_id",
-               "jurisdiction_id": "jurisdiction_id"}[kind]
-        return url_for(endpoint, **{arg: ids[kind]})
+               "jurisdiction_id": "jurisdiction_id", "attachment_id": "attachment_id",
+               "enterprise_id": "enterprise_id"}[kind]
+        extra = {"trigger": "withdraw"} if endpoint == "casework.step" else {}
+        return url_for(endpoint, **{arg: ids[kind]}, **extra)
 
 
 def _methods(app, endpoint):
