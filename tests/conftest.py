@@ -32,7 +32,8 @@ def pytest_collection_modifyitems(config, items):
     kept = []
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if fixtures & {"app", "session", "database_url", "empty_database_url", "client", "runner"}:
+        if fixtures & {"app", "session", "database_url", "empty_database_url", "isolated_database_url", "client",
+                        "runner"}:
             item.add_marker(pytest.mark.db)
         if item.get_closest_marker("postgres") and BACKEND != "postgresql":
             deselected.append(item)  # runs in the PostgreSQL pass (make test runs both)
@@ -255,3 +256,17 @@ def city_admin(session, make_user):
     from compliance.models import Jurisdiction, Role
     city = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110000"))
     return make_user(name="市级管理员", roles={Role.ADMIN}, jurisdiction=city)
+
+
+@pytest.fixture
+def isolated_database_url(tmp_path):
+    """A database of its own, migrated and seeded, for a test that commits for real (threads, processes): its
+    rows never reach the shared test database, whose other tests count rows."""
+    from compliance.testing import prepare_database
+    if BACKEND == "postgresql":
+        url, drop = _create_pg_database()
+    else:
+        url, drop = f"sqlite:///{tmp_path / 'isolated.sqlite3'}", (lambda: None)
+    prepare_database(url)
+    yield url
+    drop()

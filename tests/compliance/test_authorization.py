@@ -24,7 +24,11 @@ ROLES = (Role.SUPERVISOR, Role.APPROVER, Role.ADMIN, Role.AUDITOR)
 
 #: Which roles may perform each operation inside their scope. Everything else is refused.
 ALLOWED = {
+    "register_enterprise": {Role.SUPERVISOR},
     "open_case": {Role.SUPERVISOR},
+    "assign_supervisors": {Role.SUPERVISOR},
+    "attach_evidence": {Role.SUPERVISOR},
+    "submit_notice": {Role.SUPERVISOR, Role.APPROVER},
     "fire_trigger": {Role.SUPERVISOR},
     "update_draft": {Role.SUPERVISOR, Role.APPROVER},
     "approve_notice": {Role.APPROVER},
@@ -43,6 +47,9 @@ ALLOWED = {
 CITY_ADMIN_ONLY = {"enter_holiday_year"}
 
 RULES = accounts.AccessRules()
+#: A small well-formed PDF (evidence is recognised by its content).
+EVIDENCE = (b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+            b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n")
 
 
 @pytest.fixture
@@ -71,7 +78,19 @@ def _place(session, code):
 def _calls(session, world, now, store):
     """Each operation called on the world's rows, as `actor` would call it."""
     w = world
+    from compliance.identifiers import uscc_check_char
+    from compliance.operations import assignments, attachments, enterprises
+    body = "91110105MA0MTR4X7"
     return {
+        "register_enterprise": lambda actor: enterprises.register_enterprise(
+            session, actor=actor, uscc=body + uscc_check_char(body), name="北京矩阵测试有限公司",
+            jurisdiction=w["street"], now=now),
+        "assign_supervisors": lambda actor: assignments.assign_supervisors(session, w["case"].id, [w["member"].id],
+                                                                           actor=actor, now=now),
+        "attach_evidence": lambda actor: attachments.attach_evidence(session, w["case"].id, data=EVIDENCE,
+                                                                     filename="走访记录.pdf", actor=actor, now=now,
+                                                                     store=store),
+        "submit_notice": lambda actor: notices.submit_notice(session, w["draft"].id, actor=actor, now=now),
         "open_case": lambda actor: cases.open_case(session, enterprise=w["enterprise"], violations=["unpaid_funds"],
                                                    opened_by=actor, now=now),
         "fire_trigger": lambda actor: cases.fire_trigger(session, w["case"].id, "withdraw", {"reason": "企业注销"},

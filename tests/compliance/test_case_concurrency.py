@@ -33,9 +33,9 @@ RIVALS = [("withdraw", {"reason": "企业注销"}),
 
 
 @pytest.fixture
-def committed(database_url):
+def committed(isolated_database_url):
     """A real engine (not the rolled-back test session): concurrency needs commits."""
-    engine = make_engine(database_url, pool_size=CLIENTS + 5)
+    engine = make_engine(isolated_database_url, pool_size=CLIENTS + 5)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as s:
         chaoyang = s.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))

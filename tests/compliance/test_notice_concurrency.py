@@ -42,8 +42,8 @@ def _approved_opinions(factory, n):
         return street, drafter.id, ids
 
 
-def test_concurrent_issues_take_distinct_gapless_numbers(database_url, tmp_path):
-    engine = make_engine(database_url, pool_size=CLIENTS + 4)
+def test_concurrent_issues_take_distinct_gapless_numbers(isolated_database_url, tmp_path):
+    engine = make_engine(isolated_database_url, pool_size=CLIENTS + 4)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     try:
         street, drafter_id, ids = _approved_opinions(factory, NOTICES)

@@ -168,11 +168,11 @@ def test_threads_share_the_cache_safely(database_url):
 
 
 @pytest.mark.postgres
-def test_a_step_that_waited_for_the_lock_reads_what_the_holder_committed(database_url, tmp_path):
+def test_a_step_that_waited_for_the_lock_reads_what_the_holder_committed(isolated_database_url, tmp_path):
     """The step reads the policy version and the issued letters in the statement that locks the case. Here the
     chair issues the opinion while holding the case: the step waits, and must see the letter once it gets the
     lock (the row it locked is newer than the statement's snapshot, so it reads again)."""
-    engine, factory = _worker(database_url)
+    engine, factory = _worker(isolated_database_url)
     store = DocumentStore(tmp_path)
     now = beijing(CLIMB_DAY)
     tag = uuid.uuid4().hex[:8]
