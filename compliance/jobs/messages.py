@@ -37,6 +37,8 @@ def cn_day(d: dt.date) -> str:
 
 
 def _subject(text: str) -> str:
+    """One line (a mail header cannot hold a line break), at most MAX_SUBJECT characters."""
+    text = " ".join(text.split())
     return text if len(text) <= MAX_SUBJECT else text[:MAX_SUBJECT - 1] + "…"
 
 

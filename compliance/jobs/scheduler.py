@@ -40,16 +40,23 @@ class PostgresLock:
     def __init__(self, url: str):
         self._engine = create_engine(url, poolclass=NullPool)
         self._conn = None
+        self._unreachable = False
 
     def acquire(self) -> bool:
         try:
             if self._conn is None:
                 self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            return bool(self._conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}))
+            got = bool(self._conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}))
         except Exception as exc:   # the database is away: stay standby and try again
-            log.warning("无法连接数据库以获取调度锁（%s）", exc.__class__.__name__)
+            if not self._unreachable:   # said once per outage, not every few seconds
+                log.warning("无法连接数据库以获取调度锁（%s），稍后重试", exc.__class__.__name__)
+            self._unreachable = True
             self._drop()
             return False
+        if self._unreachable:
+            log.info("数据库已恢复连接")
+            self._unreachable = False
+        return got
 
     def alive(self) -> bool:
         try:

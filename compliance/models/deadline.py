@@ -19,7 +19,7 @@ class DeadlineStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"open": "进行中", "met": "已履行", "superseded": "已结束"}[self.value]
+        return {"open": "进行中", "met": "已履行", "superseded": "已被替代"}[self.value]
 
 
 class Deadline(Base):
@@ -31,8 +31,8 @@ class Deadline(Base):
         # reads it in (due_on, case_id) order (case_id added by migration 0004).
         Index("ix_deadlines_open_due", "due_on", "case_id", postgresql_where=text("status = 'open'"),
               sqlite_where=text("status = 'open'")),
-        # A case's open deadlines (next due date, overdue, provisional) read from the index alone (migration 0004).
-        Index("ix_deadlines_open_case", "case_id", "due_on", "is_provisional",
+        # A case's open deadlines (its first one, overdue, provisional) read from the index alone (migration 0004).
+        Index("ix_deadlines_open_case", "case_id", "due_on", "id", "is_provisional",
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
         Index("ix_deadlines_open_provisional", "due_on", postgresql_where=text("status = 'open' AND is_provisional"),
               sqlite_where=text("status = 'open' AND is_provisional")),

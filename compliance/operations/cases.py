@@ -18,6 +18,7 @@ from sqlalchemy.orm.util import identity_key
 
 from compliance.access import Permission, in_scope, permissions, require
 from compliance.clock import business_date
+from compliance.operations.reminders import clear_ready
 from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance.models import (Case, CaseAssignment, CaseEvent, CaseViolation, Deadline, DeadlineStatus,
                                Enterprise, Jurisdiction, Notice, NoticeStatus, User, next_seq)
@@ -145,6 +146,7 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
     step = _step(session, case, trigger, inputs or {}, today, policy, issued=reads.issued(row))
 
     case.apply_facts(step.facts)
+    clear_ready(case)   # a step was taken: the overdue sweep's "ready for the next step" flag no longer holds
     if ladder.is_closed(step.facts):
         case.closed_at = now
     event = CaseEvent(case_id=case.id, seq=next_event_seq(case),

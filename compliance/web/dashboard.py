@@ -273,7 +273,7 @@ class Dashboard:
             scope.where(Case), Case.closed_at >= _utc_midnight(starts[0]), Case.state.in_(RECTIFIED),
             exists().where(cv.case_id == Case.id, cv.violation == Violation.UNPAID_FUNDS.value)))
 
-        level = {"city": "按区", "district": "按街道（乡镇）"}.get(user.jurisdiction.level, "按辖区")
+        level = {"city": "按区", "district": "按街道、乡镇"}.get(user.jurisdiction.level, "按辖区")
         charts = [
             bar_chart("stage", "案件阶段分布", [(s.label, [by_state.get(s.value, 0)]) for s in State], ["案件"]),
             bar_chart("place", f"案件分布（{level}）", _by_place(scope, by_jurisdiction), ["案件"]),

@@ -31,7 +31,7 @@ MAX_ID = 2**31 - 1
 STAGES = {"open": "未结案件", "closed": "已结案件", **{s.value: s.label for s in State}}
 VIOLATIONS = {v.value: v.label for v in Violation}
 #: sort → (column heading, default direction is descending)
-CASE_SORTS = {"opened": ("立案时间", True), "reference": ("案件编号", False), "name": ("企业名称", False),
+CASE_SORTS = {"opened": ("立案日期", True), "reference": ("案件编号", False), "name": ("企业名称", False),
               "due": ("下一期限", False)}
 
 _WHITESPACE = re.compile(r"[\s\u3000-]+")
@@ -74,9 +74,11 @@ class Search:
         text = (raw or "")[:MAX_SEARCH].strip()
         if not text:
             return None
-        # Normalised as compliance.identifiers does: no spaces or hyphens, half-width, upper case.
+        # Normalised as compliance.identifiers does: no spaces or hyphens, half-width, upper case. A code prefix
+        # counts from 10 characters: the first 8 say only who registered it, of which kind, and where (every
+        # enterprise of a district shares them), so a shorter "prefix" would select the whole district.
         code = _WHITESPACE.sub("", text).translate(_FULL_WIDTH).upper()
-        looks_like_code = (4 <= len(code) <= 18 and all(c in USCC_ALPHABET for c in code)
+        looks_like_code = (10 <= len(code) <= 18 and all(c in USCC_ALPHABET for c in code)
                            and sum(c.isdigit() for c in code) >= 2)
         return cls(text=text, identifier=code if looks_like_code else None)
 
@@ -165,6 +167,12 @@ class CaseFilters:
     def is_filtered(self) -> bool:
         return any((self.search, self.stage, self.violation, self.place, self.supervisor_id, self.overdue,
                     self.provisional))
+
+    @property
+    def more_filters(self) -> int:
+        """How many choices beyond the search are set (the folded part of the form opens when any is)."""
+        return sum(map(bool, (self.stage, self.violation, self.place, self.supervisor_id, self.overdue,
+                              self.provisional, self.sort != "opened" or not self.descending)))
 
 
 def _open_deadline(alias):

@@ -231,3 +231,13 @@ def test_escalation_waits_for_the_letter(session, make_case, supervisor, send_le
         fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=late)
     fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=at("2026-04-17"))
     assert case.state == "recommendation_issued"
+
+
+def test_a_step_clears_the_ready_for_the_next_step_flag(session, make_case, supervisor, now):
+    """The overdue sweep flags a case "可进入下一步"; once someone takes a step the flag no longer holds."""
+    from compliance.testing import VISIT
+    case = make_case()
+    case.ready_since = now
+    session.flush()
+    fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
+    assert session.get(type(case), case.id).ready_since is None

@@ -189,7 +189,7 @@ def test_district_user_sees_cases_per_street(client, session, make_user, supervi
     login(client, auditor)
     html = dashboard(client)
     expected = independent_counts(session, auditor)
-    assert "案件分布（按街道（乡镇））" in html
+    assert "案件分布（按街道、乡镇）" in html
     assert table_row(html, "place", jurisdiction.name) == [expected["total"]]
     assert expected["total"] == independent_counts(session, supervisor)["total"]   # 海淀 not counted
     assert tile(html, "已逾期") == expected["overdue"] == 1

@@ -172,6 +172,8 @@ def test_search_by_name_and_by_uscc(client, session, supervisor, make_enterprise
     full_width = code[:12].translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
     assert case_ids(page(client, f"/cases?q={full_width}")) == [jinghua.id]
     assert jinghua.id in case_ids(page(client, f"/cases?q={code[:10]}"))
+    # The first 8 characters (authority, kind, region) are every district enterprise's: not a code search.
+    assert case_ids(page(client, f"/cases?q={code[:8]}")) == []
     assert case_ids(page(client, f"/cases?q={code[:17]}X")) == []
     assert case_ids(page(client, f"/cases?q={haidian_case.enterprise.uscc}")) == []   # out of scope
     # Enterprises: the same search.
@@ -312,9 +314,18 @@ def test_a_tampered_cursor_shows_the_first_page(client, session, supervisor, man
     login(client, supervisor)
     html = page(client, "/cases")
     first, cursor = case_ids(html), next_url(html).split("after=")[1].split("&")[0]
-    for i in (0, len(cursor) // 2, len(cursor) - 1):
+    payload, signature = cursor.split(".")
+    # (The last base64 character of the signature carries unused bits: changing those changes nothing.)
+    for i in (0, len(payload) // 2, len(payload) + 1, len(payload) + 1 + len(signature) // 2):
         flipped = cursor[:i] + ("A" if cursor[i] != "A" else "B") + cursor[i + 1:]
         assert case_ids(page(client, f"/cases?after={flipped}")) == first
+    # The payload re-encoded with another position but the old signature.
+    import base64
+    import json
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data["n"] = 1000
+    forged = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    assert case_ids(page(client, f"/cases?after={forged}.{signature}")) == first
     # A cursor handed out for another sort does not move this one.
     by_name = next_url(page(client, "/cases?sort=name")).split("after=")[1].split("&")[0]
     assert case_ids(page(client, f"/cases?after={by_name}")) == first

@@ -13,16 +13,16 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
 
-import compliance.operations.holidays as holidays
 from compliance.db import make_engine
 from compliance.documents import DocumentStore
 from compliance.models import Jurisdiction, JurisdictionLevel, Role, User
+from compliance.operations import holidays
 from compliance.operations.cases import fire_trigger, open_case
 from compliance.operations.holidays import enter_holiday_year
 from compliance.operations.users import create_user
 from compliance.policy import forget_policies, holiday_data_version, load_policy
 from compliance.seed import add_jurisdiction
-from compliance.testing import CLIMB_DAY, invented_letterhead, issue_drafts, new_enterprise, prepare_database
+from compliance.testing import CLIMB_DAY, invented_letterhead, issue_drafts, new_enterprise
 from tests.compliance.test_holidays import SOURCE, beijing, days_2027
 from workflows.calendar import DayKind, HolidayOverride
 
@@ -95,11 +95,10 @@ def _worker(url):
     return engine, sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def test_another_worker_sees_holidays_entered_elsewhere(empty_database_url, one_process):
+def test_another_worker_sees_holidays_entered_elsewhere(isolated_database_url, one_process):
     """Two workers on one database: B's cached policy goes stale the moment A's entry commits, not before."""
-    prepare_database(empty_database_url)
-    engine_a, worker_a = _worker(empty_database_url)
-    engine_b, worker_b = _worker(empty_database_url)
+    engine_a, worker_a = _worker(isolated_database_url)
+    engine_b, worker_b = _worker(isolated_database_url)
     try:
         with worker_a() as s:
             city = s.scalar(select(Jurisdiction).where(Jurisdiction.code == "110000"))
@@ -188,7 +187,7 @@ def test_a_step_that_waited_for_the_lock_reads_what_the_holder_committed(isolate
                                      jurisdiction=street, roles={Role.SUPERVISOR})
             chair = create_user(s, login=f"p{tag}_chair", name="主任", password="waiting for the lock",
                                 jurisdiction=chaoyang, roles={Role.APPROVER})
-            enterprise = new_enterprise(s, street, f"北京缓存测试{tag}有限公司", monthly_payroll=Decimal("1"))
+            enterprise = new_enterprise(s, street, f"北京缓存测试{tag}有限公司", monthly_payroll=Decimal(1))
             case_id = open_case(s, enterprise=enterprise, violations=["no_union"], opened_by=supervisor,
                                 supervisors=[supervisor], now=now).id
             fire_trigger(s, case_id, "record_visit", {"visited_on": CLIMB_DAY, "findings": "未建会",

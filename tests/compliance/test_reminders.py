@@ -20,7 +20,7 @@ from compliance.jobs.checks import calendar_check, funds_check
 from compliance.jobs.delivery import deliver_outbox
 from compliance.jobs.digest import daily_digest
 from compliance.jobs.sweep import sweep_deadlines
-from compliance.models import Case, Deadline, InboxMessage, Jurisdiction, OutboxMessage, Reminder, Role
+from compliance.models import Case, Deadline, InboxMessage, Jurisdiction, OutboxMessage, Reminder, Role, User
 from compliance.operations.cases import fire_trigger
 from compliance.operations.reminders import clear_ready
 from workflows.deadlines import DEFAULT_RULES
@@ -70,6 +70,21 @@ def refusing_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def only_this_tests_rows(request):
+    """The jobs read the whole database, not just the test's rows: whatever is already there (a developer's
+    database, a test that committed) is closed and deactivated inside this test's transaction, which is rolled
+    back after it, so a job sees only what the test made."""
+    if "session" not in request.fixturenames:
+        return
+    session = request.getfixturevalue("session")
+    from sqlalchemy import update
+    session.execute(update(Deadline.__table__).where(Deadline.__table__.c.status == "open").values(status="met"))
+    session.execute(update(Case.__table__).where(Case.__table__.c.closed_at.is_(None))
+                    .values(closed_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))
+    session.execute(update(User.__table__).values(is_active=False))
 
 
 @pytest.fixture

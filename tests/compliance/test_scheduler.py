@@ -21,7 +21,8 @@ from compliance.cli import main
 from compliance.db import make_engine
 from compliance.jobs.scheduler import ADVISORY_KEY, FileLock, PostgresLock
 from compliance.models import InboxMessage
-from tests.compliance.test_reminders import LoopbackSMTP, at, deadline_for, jobs, smtp_server  # noqa: F401
+from tests.compliance.test_reminders import (LoopbackSMTP, at, deadline_for, jobs, only_this_tests_rows,  # noqa: F401
+                                            smtp_server)
 
 BACKEND = os.environ.get("COMPLIANCE_TEST_BACKEND", "sqlite")
 ACTIVE = "成为活动调度进程"
@@ -76,7 +77,7 @@ def test_the_advisory_lock_is_exclusive_and_ends_with_its_connection(database_ur
         assert first.acquire() and not second.acquire()
         assert first.alive()
         first._conn.close()   # as when the process dies: PostgreSQL ends the session and its lock
-        assert second.acquire()
+        _wait(second.acquire, 10, "the lock to pass to the standby")   # as the standby retries
     finally:
         first.release()
         second.release()
@@ -120,10 +121,8 @@ def _stop(procs):
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="the embedded default's file lock")
 @pytest.mark.timeout(60)
-def test_on_sqlite_one_scheduler_is_active_and_a_standby_takes_over(tmp_path):
-    from compliance.testing import prepare_database
-    url = f"sqlite:///{tmp_path / 'scheduler.sqlite3'}"
-    prepare_database(url)
+def test_on_sqlite_one_scheduler_is_active_and_a_standby_takes_over(isolated_database_url, tmp_path):
+    url = isolated_database_url
     env = {**os.environ, "COMPLIANCE_DATABASE_URL": url, "COMPLIANCE_SECRET_KEY": "x",
            "COMPLIANCE_SCHEDULER_LOCK_FILE": str(tmp_path / "scheduler.lock")}
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
@@ -142,20 +141,48 @@ def test_on_sqlite_one_scheduler_is_active_and_a_standby_takes_over(tmp_path):
         _stop(procs)
 
 
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the embedded default that make run starts")
+@pytest.mark.timeout(60)
+def test_make_runs_scheduler_stops_with_the_recipe(tmp_path):
+    """`make run` starts the scheduler with --stop-with-parent beside the server: when the recipe's shell ends,
+    so does the scheduler (no stray process keeps the lock)."""
+    from compliance.testing import prepare_database
+    url = f"sqlite:///{tmp_path / 'run.sqlite3'}"
+    prepare_database(url)
+    env = {**os.environ, "COMPLIANCE_DATABASE_URL": url, "COMPLIANCE_SECRET_KEY": "x",
+           "COMPLIANCE_SCHEDULER_LOCK_FILE": str(tmp_path / "scheduler.lock")}
+    log = tmp_path / "scheduler.log"
+    script = (f"{sys.executable} -m compliance.cli scheduler --retry-seconds 0.3 --stop-with-parent > {log} 2>&1 &"
+              f" echo $!; while ! grep -q {ACTIVE} {log} 2>/dev/null; do sleep 0.1; done")
+    shell = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    pid = int(shell.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"):
+                break   # exited, waiting to be reaped by whoever adopted it
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("the scheduler outlived the shell that started it")
+    assert "退出" in log.read_text()
+
+
 def _deliveries(server: LoopbackSMTP) -> list[str]:
     return [m["Message-ID"] for m in list(server.messages)]
 
 
 @pytest.mark.postgres
 @pytest.mark.timeout(120)
-def test_kill_9_mid_sweep_then_every_due_reminder_is_delivered_exactly_once(empty_database_url, smtp_server,  # noqa: F811
-                                                                          tmp_path):
+def test_kill_9_mid_sweep_then_every_due_reminder_is_delivered_exactly_once(isolated_database_url, tmp_path,
+                                                                          smtp_server):  # noqa: F811
     from bench.bench_scheduler import populate
     from compliance.clock import business_date, utcnow
-    from compliance.testing import prepare_database
     started = time.monotonic()
-    url = empty_database_url
-    prepare_database(url)
+    url = isolated_database_url
     due = 600
     populate(url, cases=900, due=due, today=business_date(utcnow()), supervisor_email="s{}@union.example.cn",
              leader_email="chair@union.example.cn")

@@ -69,7 +69,7 @@ def upgrade() -> None:
         batch_op.drop_index('ix_deadlines_open_due', postgresql_where=OPEN, sqlite_where=OPEN)
         batch_op.create_index('ix_deadlines_open_due', ['due_on', 'case_id'], unique=False,
                               postgresql_where=OPEN, sqlite_where=OPEN)
-        batch_op.create_index('ix_deadlines_open_case', ['case_id', 'due_on', 'is_provisional'], unique=False,
+        batch_op.create_index('ix_deadlines_open_case', ['case_id', 'due_on', 'id', 'is_provisional'], unique=False,
                               postgresql_where=OPEN, sqlite_where=OPEN)
         batch_op.create_index('ix_deadlines_open_provisional', ['due_on'], unique=False,
                               postgresql_where=OPEN_PROVISIONAL, sqlite_where=OPEN_PROVISIONAL)
