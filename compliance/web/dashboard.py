@@ -157,8 +157,8 @@ def _deadline_items(session: Session, scope: Scope, today: dt.date, *conditions)
     d = aliased(Deadline)
     query = (select(d.label, d.due_on, d.is_provisional, Case.id, Case.reference, Enterprise.name)
              .select_from(d).join(Case, Case.id == d.case_id).join(Enterprise, Enterprise.id == Case.enterprise_id))
-    query = query.where(*_open_deadlines(d, scope), *(c(d) for c in conditions)).order_by(d.due_on, d.case_id, d.id).limit(
-        LIST_ROWS)
+    query = (query.where(*_open_deadlines(d, scope), *(c(d) for c in conditions))
+             .order_by(d.due_on, d.case_id, d.id).limit(LIST_ROWS))
     return [DeadlineItem(case_id=case_id, reference=ref, enterprise=name, label=label, due_on=due, is_provisional=prov,
                          is_overdue=due < today)
             for label, due, prov, case_id, ref, name in session.execute(query)]

@@ -166,6 +166,7 @@ def test_lists_show_the_right_rows_and_nothing_out_of_scope(client, session, sup
         s["registered"].reference)
     notices = html[html.index('id="notices"'):html.index('id="figures"')]
     assert heading(notices, "被退回、待我修改后重新提交") == 1 and "请补充走访发现的问题" in notices
+    assert f'href="/notices/{s["returned"].id}/edit"' in notices
     assert s["overdue"].reference in notices
     assert "等待我审批" not in notices                 # a supervisor approves nothing
     assert s["far"].reference not in html
@@ -178,6 +179,7 @@ def test_approver_sees_submitted_drafts_of_the_jurisdiction_only(client, session
     waiting = notices[notices.index("等待我审批"):]
     assert heading(notices, "已提交、等待我审批") == 1
     assert street_cases["this_week"].reference in waiting
+    assert f'href="/approvals/{street_cases["waiting"].id}"' in waiting
     assert street_cases["overdue"].reference not in waiting     # sent back: no longer waiting
     assert street_cases["far"].reference not in html            # 海淀: outside the approver's district
 

@@ -216,7 +216,8 @@ def test_a_step_that_waited_for_the_lock_reads_what_the_holder_committed(isolate
                     deadline = time.monotonic() + 20
                     while not watcher.scalar(text("SELECT count(*) FROM pg_stat_activity"
                                                   " WHERE wait_event_type = 'Lock' AND datname = current_database()")):
-                        assert time.monotonic() < deadline and not waiting.done(), "the step did not wait for the lock"
+                        assert time.monotonic() < deadline and not waiting.done(), (
+                            f"the step did not wait for the lock: {waiting.exception() if waiting.done() else 'timeout'}")
                         time.sleep(0.02)
                 holder.commit()
             finally:
