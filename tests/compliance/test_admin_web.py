@@ -9,8 +9,6 @@ import datetime as dt
 import uuid
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from compliance.clock import utcnow
@@ -73,25 +71,6 @@ def letterhead_data(issuer, **changes):
     """The letterhead form as the page fills it ("bank.bank" is posted as bank_bank)."""
     return {**{key.replace(".", "_"): value for key, value in letterhead_values(issuer).items()}, **changes}
 
-
-class OwnRequestClient(FlaskClient):
-    """A client whose every request starts with an empty `g`, as in production.
-
-    The app fixture keeps one app context open for the whole test and each request reuses it, so `g` (where
-    Flask-Login keeps the loaded user) outlives a request. conftest empties it in a before_request hook, but that
-    hook runs after auth.must_change_password, which would still see the previous request's user, possibly
-    another client's. Emptying it before the request leaves the tests with two clients nothing to chance.
-    """
-
-    def open(self, *args, **kwargs):
-        for name in list(g):
-            g.pop(name)
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _own_requests(app, monkeypatch):
-    monkeypatch.setattr(app, "test_client_class", OwnRequestClient)
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import re
 import uuid
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from compliance.clock import business_date, utcnow
@@ -31,19 +29,6 @@ PASSWORD = "correct horse battery"
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
-
-class OwnRequestClient(FlaskClient):
-    """Each request starts with an empty `g`, as in production (see test_admin_web.OwnRequestClient)."""
-
-    def open(self, *args, **kwargs):
-        for name in list(g):
-            g.pop(name)
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _own_requests(app, monkeypatch):
-    monkeypatch.setattr(app, "test_client_class", OwnRequestClient)
 
 
 def text(response) -> str:
@@ -282,7 +267,7 @@ def test_the_enterprise_page_has_a_button_to_open_a_case(web, client, session, m
     auditor = make_user(roles={Role.AUDITOR})
     session.commit()
     assert f'href="/enterprises/{enterprise.id}/cases/new#open">立案</a>' in text(web.get(f"/enterprises/{enterprise.id}"))
-    reader = OwnRequestClient(client.application)
+    reader = client.application.test_client()
     reader.post("/login", data={"login": auditor.login, "password": PASSWORD})
     assert "/cases/new" not in text(reader.get(f"/enterprises/{enterprise.id}"))
 

@@ -13,8 +13,6 @@ import zlib
 from urllib.parse import quote
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from compliance.errors import Forbidden, NotFound, ValidationFailed
@@ -52,19 +50,6 @@ ACCEPTED = [("photo.jpg", JPEG, "image/jpeg", ".jpg"), ("scan.png", PNG, "image/
 
 
 # ------------------------------------------------------------------------------------------ fixtures
-
-class OwnRequestClient(FlaskClient):
-    """Each request starts with an empty `g`, as in production (see test_admin_web.OwnRequestClient)."""
-
-    def open(self, *args, **kwargs):
-        for name in list(g):
-            g.pop(name)
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _own_requests(app, monkeypatch):
-    monkeypatch.setattr(app, "test_client_class", OwnRequestClient)
 
 
 def place(session, code):

@@ -10,8 +10,6 @@ import io
 import re
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -24,19 +22,6 @@ PASSWORD = "correct horse battery"
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
-
-class OwnRequestClient(FlaskClient):
-    """Each request starts with an empty `g`, as in production (see test_admin_web.OwnRequestClient)."""
-
-    def open(self, *args, **kwargs):
-        for name in list(g):
-            g.pop(name)
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _own_requests(app, monkeypatch):
-    monkeypatch.setattr(app, "test_client_class", OwnRequestClient)
 
 
 def text(response) -> str:
