@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
@@ -31,6 +31,7 @@ from compliance.operations.accounts import LETTERHEAD_FIELDS
 from compliance.passwords import MAX_PASSWORD_LENGTH
 from compliance.web.auth import SESSION_TOKEN, client_address, rules
 from compliance.web.cases import PAGE_SIZE, page_of
+from compliance.web.forms import done as _done, refusal_on_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -130,20 +131,8 @@ def _run(operation, **kwargs) -> tuple[object, DomainError | None]:
 
 
 def _on_form(form: FlaskForm, exc: DomainError) -> int:
-    """Show a refusal next to the field it names, else above the form; returns the status to answer."""
-    field = form._fields.get(_attr(exc.field or ""))
-    if field is None:
-        form.form_errors.append(exc.message)
-    else:
-        field.errors = [*field.errors, exc.message]
-    return exc.status
-
-
-def _done(message: str, target: str):
-    """Commit the operation's work once, say so, and redirect (POST/redirect/GET)."""
-    db.session.commit()
-    flash(message, "info")
-    return redirect(target)
+    """A refusal next to its field (letterhead keys are dotted, the form's names use "_")."""
+    return refusal_on_form(form, exc, name=_attr(exc.field or ""))
 
 
 def _submitted_status() -> int:

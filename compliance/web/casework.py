@@ -27,6 +27,7 @@ import letters
 from compliance.access import Permission, can, require
 from compliance.clock import business_date, utcnow
 from compliance.db import db
+from compliance.web.forms import refusal_on_form
 from compliance.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Notice, User
 from compliance.operations.attachments import case_attachments
@@ -69,14 +70,8 @@ def _need(permission: Permission) -> None:
 
 
 def _on_form(form: FlaskForm, exc: DomainError, aliases: dict[str, str] | None = None) -> int:
-    """Show a refusal next to the field it names, else above the form; returns the status to answer."""
-    name = (aliases or {}).get(exc.field or "", exc.field or "")
-    field = form._fields.get(name)
-    if field is None:
-        form.form_errors.append(exc.message)
-    else:
-        field.errors = [*field.errors, exc.message]
-    return exc.status
+    """A refusal next to its field (an operation's field name may differ from the form's: `aliases`)."""
+    return refusal_on_form(form, exc, name=(aliases or {}).get(exc.field or "", exc.field or ""))
 
 
 def _digits(raw: Any) -> int | None:

@@ -20,6 +20,7 @@ import letters
 from compliance.access import Permission, can, in_scope, permissions, require
 from compliance.clock import utcnow
 from compliance.db import db
+from compliance.web.forms import done as _done, refusal_on_form
 from compliance.documents import document_store
 from compliance.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Notice, NoticeStatus, User
@@ -180,21 +181,8 @@ def _page(total: int) -> tuple[int, int]:
 
 
 def _on_form(form, exc: DomainError) -> int:
-    """Show a refusal next to the field it names (a fact's dotted key), else above the form; returns the status."""
-    field = form._fields.get(field_name(exc.field or "")) if form is not None else None
-    if field is None or exc.field == "version":
-        if form is not None:
-            form.form_errors.append(exc.message)
-    else:
-        field.errors = [*field.errors, exc.message]
-    return exc.status
-
-
-def _done(message: str, target: str):
-    """Commit the operation's work once, say so, and redirect (POST/redirect/GET)."""
-    db.session.commit()
-    flash(message, "info")
-    return redirect(target)
+    """A refusal next to its field (a fact's dotted key maps to the form's field name)."""
+    return refusal_on_form(form, exc, name=field_name(exc.field or ""))
 
 
 def _title(notice: Notice) -> str:
