@@ -49,11 +49,7 @@ def _signed_in():
 
 @bp.app_template_filter("cn_date")
 def cn_date_filter(value: dt.datetime | dt.date | str | None) -> str:
-    """Template filter: a date as people write it, 2026年11月24日 (a timestamp: its Beijing date).
-
-    compliance.web.lists registers the same filter under the same name; both give the same text for the same
-    value, so whichever blueprint registers last does not matter.
-    """
+    """Template filter: a date as people write it, 2026年11月24日 (a timestamp: its Beijing date)."""
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value)

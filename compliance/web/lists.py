@@ -16,7 +16,6 @@ from compliance.scoping import Scope, in_scope
 from compliance.web import listing
 from compliance.web.cases import bp
 from compliance.web.exports import CHUNK, EXPORT_CAP, csv_response, xlsx_response
-from workflows.states import cn_date
 
 #: An enterprise's page lists this many of its cases (an enterprise has a handful).
 ENTERPRISE_CASES = 200
@@ -29,16 +28,6 @@ def _require_view() -> None:
 
 def _today():
     return clock.business_date(clock.utcnow())
-
-
-@bp.app_template_filter("cn_date")
-def _cn_date(value) -> str:
-    """2026年11月24日; a timestamp is shown as its Beijing date."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        value = clock.business_date(value)
-    return cn_date(value)
 
 
 @bp.app_template_filter("thousands")

@@ -150,7 +150,7 @@ def test_public_verification_shows_only_public_fields(session, opinion_draft, ap
     approve_notice(session, notice.id, approver=approver, now=now)
     issue_notice(session, notice.id, actor=supervisor, now=now, store=store)
     page = client.get(f"/verify/{notice.verification_code}").get_data(as_text=True)
-    for shown in (notice.number, "工会劳动法律监督意见书", notice.sha256, "2026-11-24", "北京堃昇喆玥科技有限公司"):
+    for shown in (notice.number, "工会劳动法律监督意见书", notice.sha256, "成文日期</dt><dd>2026年11月24日", "北京堃昇喆玥科技有限公司"):
         assert shown in page
     for hidden in ("职工120人", notice.snapshot["enterprise"]["uscc"], "王芳"):
         assert hidden not in page
