@@ -17,6 +17,7 @@ from compliance.clock import BEIJING
 from compliance.jobs.checks import calendar_check, funds_check
 from compliance.jobs.delivery import deliver_outbox
 from compliance.jobs.digest import DIGEST_AT, daily_digest
+from compliance.jobs.housekeeping import purge_login_throttles
 from compliance.jobs.sweep import sweep_deadlines
 
 log = logging.getLogger("compliance.jobs")
@@ -47,6 +48,9 @@ JOBS: dict[str, JobSpec] = {spec.id: spec for spec in (
     JobSpec(funds_check, "cron", {"hour": 9, "minute": 0, "timezone": BEIJING}, misfire_grace_time=6 * 3600),
     JobSpec(calendar_check, "cron", {"hour": 9, "minute": 5, "timezone": BEIJING}, misfire_grace_time=6 * 3600),
     JobSpec(deliver_outbox, "interval", {"minutes": 1}, misfire_grace_time=50, delivers=False),
+    # Nightly, when nobody signs in: drop failed-login counters that no longer throttle anyone.
+    JobSpec(purge_login_throttles, "cron", {"hour": 3, "minute": 17, "timezone": BEIJING},
+            misfire_grace_time=6 * 3600, delivers=False),
 )}
 
 

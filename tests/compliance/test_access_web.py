@@ -383,3 +383,42 @@ def test_cli_refuses_to_open_a_case_outside_the_users_scope(runner, session, mak
                                stranger.login])
     assert out.exit_code == 1 and "该企业不存在" in out.output
     assert session.scalar(select(func.count(Case.id)).where(Case.enterprise_id == enterprise.id)) == 0
+
+
+def test_housekeeping_forgets_spent_login_counters_but_keeps_live_ones(session, supervisor, make_user, now):
+    """The nightly job drops counters that no longer throttle anyone, never a live lock or a fresh count."""
+    from sqlalchemy.orm import sessionmaker
+
+    from compliance.jobs import JOBS
+    from compliance.jobs.housekeeping import purge_login_throttles
+    rules = AccessRules()
+    locked, stale, fresh = supervisor, make_user(), make_user()
+    moment = now
+    for _ in range(10):
+        with pytest.raises(LoginRefused):
+            attempt_login(session, login=locked.login, password="wrong", address="10.0.0.1", now=moment, rules=rules)
+        moment += dt.timedelta(seconds=61)
+    with pytest.raises(LoginRefused):
+        attempt_login(session, login=stale.login, password="wrong", address="10.0.0.2", now=now, rules=rules)
+    night = moment + rules.window - dt.timedelta(minutes=1)   # the lock (15 min) is long over, the window not
+    with pytest.raises(LoginRefused):
+        attempt_login(session, login=fresh.login, password="wrong", address="10.0.0.3", now=night, rules=rules)
+    locked_row = session.get(LoginThrottle, ("account", locked.login.lower()))
+    locked_row.locked_until = night + dt.timedelta(hours=1)   # an admin-set long lock still holds at night
+    session.flush()
+    jobs = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+    summary = purge_login_throttles(jobs, night + dt.timedelta(minutes=2))
+
+    session.expire_all()
+    left = {(row.scope, row.key) for row in session.scalars(select(LoginThrottle))}
+    assert ("account", stale.login.lower()) not in left and ("address", "10.0.0.2") not in left
+    assert ("account", locked.login.lower()) in left          # its lock has not expired
+    assert ("account", fresh.login.lower()) in left           # still inside its window
+    assert ("address", "10.0.0.1") not in left                # the locked login's address count is spent
+    assert summary["purged_login_throttles"] == 3
+    assert "purge_login_throttles" in JOBS
+    # A purged login starts from nothing: the next failure is its first, with no delay.
+    with pytest.raises(LoginRefused):
+        attempt_login(session, login=stale.login, password="wrong", address="10.0.0.2", now=night, rules=rules)
+    assert session.get(LoginThrottle, ("account", stale.login.lower())).failures == 1
