@@ -63,7 +63,7 @@ class BundleFetcher(URLFetcher):
                     and path.is_file()):
                 return URLFetcherResponse(path.as_uri(), path.read_bytes(),
                                           {'Content-Type': _ALLOWED_SUFFIXES[path.suffix]})
-        raise FetchRefused(f'refused to fetch {url!r}: only bundled letters assets are served')
+        raise FetchRefused(f'拒绝读取 {url!r}：文书只能使用随程序提供的字体和样式文件')
 
 
 # ------------------------------------------------------------------------------------------
@@ -182,14 +182,14 @@ def _notice_type(key: str) -> NoticeType:
     try:
         return NOTICE_TYPES[key]
     except KeyError:
-        raise ValueError(f'unknown notice type {key!r}') from None
+        raise ValueError(f'未知的文书类型：{key!r}') from None
 
 
 def _check_arguments(number, preview):
     if preview and number is not None:
-        raise ValueError('a preview carries no number: pass number=None')
+        raise ValueError('预览稿不编发文字号')
     if not preview and not number:
-        raise ValueError('an issued notice needs its number (or render a preview)')
+        raise ValueError('签发的文书须有发文字号（或登记号）')
 
 
 # ------------------------------------------------------------------------------------------
