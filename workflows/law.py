@@ -57,7 +57,7 @@ class Text:
     title: str          #: as published, e.g. 北京市实施《中华人民共和国工会法》办法
     revision: str       #: the revision applied, e.g. 2015年11月27日修订
     in_force: str       #: ISO date it (this revision) took effect, '' when not recorded
-    file: str           #: the full text in docs/law/
+    file: str           #: the full text in docs/law/ ('' for a text only cited, never quoted)
     note: str = ''      #: what a reader should know about its status
 
     @property
@@ -101,6 +101,8 @@ class Provision:
 
     def quoted(self, with_title: bool = True) -> str:
         """X规定：“…”, closed with 。 after the mark when the quotation does not end a sentence itself."""
+        if not self.fragments:
+            raise ValueError(f'{self.key}: cited only, no quotation (its text is not in docs/law/)')
         head = self.citation if with_title else self.ref
         words = self.words
         end = '' if words.endswith(('。', '！', '？')) else '。'
@@ -147,6 +149,8 @@ _TEXTS = (
     Text('lsir', '劳动保障监察条例', '2004年11月1日公布', '2004-12-01', 'labour-security-inspection-regulation-2004.md'),
     Text('zjs', '浙江省工会劳动法律监督条例', '2016年9月29日通过', '',
          'zhejiang-union-labour-law-supervision-regulation-2016.md', '浙江省地方性法规，不是北京市的法律规定，仅作参照。'),
+    # Cited only (its text is not in docs/law/, so nothing of it is quoted).
+    Text('civil', '中华人民共和国民法典', '2020年5月28日通过', '2021-01-01', ''),
 )
 TEXTS: Mapping[str, Text] = MappingProxyType({t.key: t for t in _TEXTS})
 
@@ -249,6 +253,10 @@ _PROVISIONS = (
        '拖延集体协商', purpose='收到集体协商要求之日起20日内书面答复'),
     # 劳动保障监察条例
     _p('lsir.22', '劳动保障行政部门应当建立用人单位劳动保障守法诚信档案。', purpose='人社部门建立劳动保障守法诚信档案'),
+    # 中华人民共和国民法典: cited, never quoted
+    _p('civil.188', purpose='诉讼时效期间为三年'),
+    _p('civil.201', purpose='期间开始的当日不计入，自下一日开始计算'),
+    _p('civil.203', purpose='期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日'),
     # 浙江省工会劳动法律监督条例 (a model only)
     _p('zjs.22', '用人单位应当自收到工会劳动法律监督意见书之日起十五个工作日内作出书面答复，说明情况和改正措施。',
        purpose='（浙江省，参照）收到意见书之日起15个工作日内书面答复'),

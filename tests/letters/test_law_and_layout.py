@@ -236,3 +236,13 @@ def test_refusals_speak_chinese():
         with pytest.raises(ValueError) as raised:
             call()
         assert not re.search(r'[A-Za-z]{4,}', str(raised.value).replace('nonsense', '')), str(raised.value)
+
+
+def test_basic_court_of_the_enterprise_district():
+    from letters.courts import basic_court
+    assert basic_court('北京市朝阳区酒仙桥路10号院3号楼5层') == '北京市朝阳区人民法院'
+    assert basic_court('北京市石景山区鲁谷路1号') == '北京市石景山区人民法院'
+    assert basic_court('北京经济技术开发区荣华中路1号') is None
+    assert basic_court('') is None
+    facts = letters.example_facts('payment_order')
+    assert facts['addressee']['name'] == basic_court(facts['enterprise']['address'])
