@@ -256,35 +256,57 @@ def _layout(markup: str, memory: dict[str, bytes]):
     return document.render(stylesheets=stylesheets, font_config=font_config)
 
 
-def _page_of(document, anchor: str) -> int | None:
-    """1-based number of the page holding the element with this id, or None."""
+def _anchor(document, anchor: str) -> tuple[int, float] | None:
+    """(1-based page number, top in CSS px) of the element with this id, or None."""
     for number, page in enumerate(document.pages, 1):
         if anchor in page.anchors:
-            return number
+            return number, page.anchors[anchor][1]
     return None
 
 
-#: How the 版记 moves when it fell on an odd page (classes of .banji-anchor, notice.css).
-BANJI_NEXT_PAGE = 'to-even'                     # the body ends on an odd page: the 版记 alone on the next page
-BANJI_AFTER_BLANK = 'after-blank'              # a blank page between: blank and 版记 page unnumbered (9.1)
+def _page_of(document, anchor: str) -> int | None:
+    found = _anchor(document, anchor)
+    return found[0] if found else None
 
 
-def banji_placement(document) -> str:
-    """'' when the 版记 is on an even page (or absent), else how to move it (GB/T 9704 7.4, 9.1)."""
-    banji = _page_of(document, 'banji')
-    if banji is None or banji % 2 == 0:
-        return ''
-    body_end = _page_of(document, 'body-end')
-    return BANJI_NEXT_PAGE if body_end == banji else BANJI_AFTER_BLANK
+#: Where the 版记 goes (classes of .banji-anchor, notice.css; GB/T 9704 7.4, 9.1): the first layout always
+#: moves it to the next even page, which is right when the body ends on an odd page (the common one-page
+#: notice: text on page 1, 版记 on its back). When the body ends on an even page, a second layout puts it at that
+#: page's foot if it fits, else after a blank page (the blank page and the 版记 page unnumbered).
+BANJI_NEXT_PAGE = 'to-even'
+BANJI_AT_BODY_END = ''
+BANJI_AFTER_BLANK = 'after-blank'
+_PX_PER_MM = 96 / 25.4
+_BLOCK_BOTTOM_PX = (297 - 35) * _PX_PER_MM   # the text block's bottom edge on A4 (notice.css margins)
+_FOOTNOTE_GAP_PX = 3 * _PX_PER_MM            # @footnote margin-top
+
+
+def banji_placement(document) -> str | None:
+    """None when the 版记 (if any) is where it belongs, else the placement to lay the notice out with."""
+    banji, body_end = _anchor(document, 'banji'), _anchor(document, 'body-end')
+    if banji is None or body_end is None:
+        return None
+    (page, top), (end_page, end_top) = banji, body_end
+    if page % 2 == 0 and page - end_page <= 1:
+        return None
+    if page % 2 == 1:   # (a layout that did not move it) on an odd page: next page, or after a blank one
+        return BANJI_NEXT_PAGE if end_page == page else BANJI_AFTER_BLANK
+    # The body ends on an even page and the 版记 went two pages on: back to that page's foot if it fits.
+    height = _BLOCK_BOTTOM_PX - top
+    fits = end_top + _FOOTNOTE_GAP_PX + height <= _BLOCK_BOTTOM_PX - 1
+    return BANJI_AT_BODY_END if fits else BANJI_AFTER_BLANK
 
 
 def _write_pdf(markup: str, memory: dict[str, bytes], relayout=None) -> bytes:
-    """Lay out and write; when the 版记 falls on an odd page, lay out once more with it moved (relayout gives
-    the markup for a placement)."""
+    """Lay out and write; when the 版记 is not on the right even page, lay out again (relayout gives the markup
+    for a placement): at most twice in practice, three times only if the fit estimate was wrong."""
     document = _layout(markup, memory)
-    placement = banji_placement(document) if relayout is not None else ''
-    if placement:
-        document = _layout(relayout(placement), memory)
+    if relayout is not None:
+        placement = banji_placement(document)
+        if placement is not None:
+            document = _layout(relayout(placement), memory)
+            if placement != BANJI_AFTER_BLANK and (_page_of(document, 'banji') or 0) % 2:
+                document = _layout(relayout(BANJI_AFTER_BLANK), memory)
     return document.write_pdf()
 
 
@@ -298,7 +320,7 @@ def render(key: str, facts: Mapping, *, number: str | None,
     check_glyphs('\n'.join([fact_text(facts), number or '', *extra]))
     context = build_context(notice_type, facts, number, verification, preview)
     template = ENV.get_template(f'{key}/template.html')
-    markup = template.render(context)
+    markup = template.render({**context, 'banji_break': BANJI_NEXT_PAGE})
     missing = typefaces.uncovered(visible_text(markup))
     if missing:  # template text itself; the font build covers it, so this is a bug guard
         raise MissingGlyph(missing)

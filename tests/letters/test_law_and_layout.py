@@ -168,24 +168,52 @@ def test_banji_is_on_the_last_even_page(key):
     assert at == len(pages) and at % 2 == 0
 
 
-@pytest.mark.parametrize('findings', range(1, 9))
-def test_banji_moves_to_an_even_page_and_blank_pages_are_unnumbered(findings):
+def opinion_of_length(long_findings, short_findings=0):
     facts = letters.example_facts('opinion')
-    facts['findings'] = [letters.example_facts('opinion')['findings'][0] * 2] * findings
-    pages = render_pages('opinion', facts)
+    facts['findings'] = [facts['findings'][0] * 2] * long_findings + ['经查属实。'] * short_findings
+    return facts
+
+
+# (long findings, short findings) → how the example lays out: body ends on page 1 (版记 on its back), on
+# page 2 with room at its foot, on page 2 without room (blank page 3), on page 3 (版记 on page 4)
+LENGTHS = {(1, 0): 'back', (6, 0): 'foot', (6, 2): 'foot', (6, 3): 'blank', (6, 5): 'back'}
+
+
+@pytest.mark.parametrize('lengths, expected', sorted(LENGTHS.items()))
+def test_banji_moves_to_an_even_page_and_blank_pages_are_unnumbered(lengths, expected):
+    pages = render_pages('opinion', opinion_of_length(*lengths))
     at = banji_page(pages)
     assert at == len(pages) and at % 2 == 0
     body = [i for i, page in enumerate(pages, 1) if any(abs(c['size'] - 16) < 0.01 for c in page['chars'])]
     last_body = max(body)
-    for number, page in enumerate(pages, 1):
-        if number <= last_body:
-            assert f'— {number} —' in page['text']
-    if at == last_body + 2:   # a blank page between: it and the 版记 page carry no number (GB/T 9704 9.1)
-        blank = pages[at - 2]
-        assert not blank['text'].strip()
-        assert not numbered(pages[at - 1])
-    elif at == last_body + 1:  # the 版记 alone right after the body: numbered like the others
+    for number, page in enumerate(pages[:last_body], 1):
+        assert f'— {number} —' in page['text']
+    if at == last_body:        # at the foot of the body's last page, an even one
+        placement = 'foot'
+    elif at == last_body + 1:  # alone on the back of the body's last page: numbered like the others
+        placement = 'back'
         assert f'— {at} —' in pages[at - 1]['text']
+    else:                      # a blank page between: it and the 版记 page carry no number (GB/T 9704 9.1)
+        assert at == last_body + 2
+        placement = 'blank'
+        assert not pages[at - 2]['text'].strip() and not pages[at - 2]['chars']
+        assert not numbered(pages[at - 1])
+    assert placement == expected
+    # the 版记's last rule on the bottom edge of the text block
+    rules = [line['top'] / MM for line in pages[at - 1]['lines']] + \
+            [rect['bottom'] / MM for rect in pages[at - 1]['rects']]
+    assert max(rules) == pytest.approx(262, abs=1)
+
+
+def test_a_one_page_notice_is_laid_out_once(monkeypatch):
+    """Speed: the common case (text on page 1, 版记 on its back) needs no second layout."""
+    import importlib
+    render_module = importlib.import_module('letters.render')
+    layouts = []
+    original = render_module._layout
+    monkeypatch.setattr(render_module, '_layout', lambda *a: layouts.append(1) or original(*a))
+    letters.render('opinion', opinion_of_length(1), number='京朝工监意〔2026〕1号', verification=None)
+    assert len(layouts) == 1
 
 
 # ---------------------------------------------------------------------------- the payment-order application
