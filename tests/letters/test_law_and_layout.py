@@ -274,3 +274,24 @@ def test_basic_court_of_the_enterprise_district():
     assert basic_court('') is None
     facts = letters.example_facts('payment_order')
     assert facts['addressee']['name'] == basic_court(facts['enterprise']['address'])
+
+
+def test_payment_demand_is_made_in_the_unions_name():
+    facts = letters.example_facts('payment_demand')
+    page = pdf_pages(rendered_example('payment_demand'))[0]
+    mark = ''.join(c['text'] for c in page['chars'] if c['size'] > 22)
+    assert mark == facts['union']['name']  # the red mark names the union (BJM 57), not its committee
+    text = text_of(pdf_pages(rendered_example('payment_demand')))
+    assert facts['issuer']['name'] not in text  # nor does the signature name the committee
+    del facts['union']  # without the fact, the committee as before
+    page = render_pages('payment_demand', facts)[0]
+    assert ''.join(c['text'] for c in page['chars'] if c['size'] > 22) == facts['issuer']['mark']
+
+
+def test_segmentation_keeps_names_and_marks_with_their_words():
+    assert linebreak.segment('关于撤回《工会劳动法律监督意见书》的通知', ['工会劳动法律监督意见书']) == [
+        '关于', '撤回', '《工会劳动法律监督意见书》', '的', '通知']
+    assert linebreak.segment('北京市朝阳区总工会劳动法律监督委员会办公室') == [
+        '北京市', '朝阳区', '总工会', '劳动法律监督委员会', '办公室']
+    lines = linebreak.balanced_lines(linebreak.segment('工会劳动法律监督意见书'))
+    assert [''.join(line) for line in lines] == ['工会劳动法律监督意见书']
