@@ -32,12 +32,12 @@ def to_decimal(value) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, bool):
-        raise TypeError('amount must be a number, not a bool')
+        raise TypeError('金额应为数字')
     if isinstance(value, (int, str)):
         return Decimal(str(value).replace(',', '').strip())
     if isinstance(value, float):
         return Decimal(repr(value))
-    raise TypeError(f'amount must be a number or numeric string, not {type(value).__name__}')
+    raise TypeError('金额应为数字或数字文本')
 
 
 def fen(amount: Decimal) -> Decimal:
@@ -49,7 +49,7 @@ def parse_month(value: str) -> tuple[int, int]:
     year, month = str(value).split('-')[:2]
     year, month = int(year), int(month)
     if not 1 <= month <= 12:
-        raise ValueError(f'bad month {value!r}')
+        raise ValueError(f'月份有误：{value!r}（应为YYYY-MM）')
     return year, month
 
 
@@ -85,7 +85,7 @@ def compute_line(month: str, payroll, computed_on: dt.date, paid=0) -> ArrearsLi
     payroll = to_decimal(payroll)
     paid = to_decimal(paid)
     if payroll < 0 or paid < 0:
-        raise ValueError('payroll and paid amounts must not be negative')
+        raise ValueError('工资总额和已缴金额不能为负数')
     funds_due = fen(payroll * FUND_RATE)
     owed = max(funds_due - paid, Decimal('0.00'))
     due_on = due_date(month)

@@ -92,6 +92,8 @@ PER_TYPE = {
     },
     'payment_demand': {
         'case': {**COMMON['case'], 'violations': ['不缴费']},
+        # the demand is made in the union's name (BJM 57)
+        'union': {'name': '北京市朝阳区总工会'},
         'arrears': ARREARS,
         'payment_due': '2026-12-09',
         'bank': {'account_name': '北京市朝阳区总工会', 'bank': '中国工商银行北京朝阳支行',

@@ -62,7 +62,7 @@ def money_upper(value) -> str:
         return value
     amount = fen(to_decimal(value))
     if amount < 0:
-        raise ValueError('negative amount')
+        raise ValueError('金额不能为负数')
     yuan = int(amount)
     cents = int((amount - yuan) * 100)
     jiao, fen_ = divmod(cents, 10)
@@ -126,6 +126,6 @@ def cn_ordinal(number: int) -> str:
     digits = '零一二三四五六七八九'
     number = int(number)
     if not 0 < number < 100:
-        raise ValueError(f'ordinal out of range: {number}')
+        raise ValueError(f'序号超出范围：{number}')
     tens, ones = divmod(number, 10)
     return (('' if tens == 1 else digits[tens]) + '十' if tens else '') + (digits[ones] if ones else '')

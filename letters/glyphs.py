@@ -12,8 +12,8 @@ class MissingGlyph(ValueError):
 
     def __init__(self, chars):
         self.chars = tuple(chars)
-        self.labels = tuple(f'U+{ord(c):04X} {c!r}' for c in self.chars)
-        super().__init__('no bundled font covers: ' + ', '.join(self.labels))
+        self.labels = tuple(f'“{c}”（U+{ord(c):04X}）' for c in self.chars)
+        super().__init__('文书字体无法排印的字符：' + '、'.join(self.labels))
 
 
 def fact_text(facts) -> str:

@@ -24,6 +24,7 @@ SYSTEM_FACTS: Mapping[str, str] = MappingProxyType({
     'opinion_ref': '所依据的监督意见书', 'demand_ref': '所依据的催缴通知书',
     'original': '被撤回的文书', 'withdraws': '被撤回的文书', 'applicant.name': '申请人名称',
     'legal_basis': '法律依据', 'bank': '收款账户（取自发文机关的文书抬头）',
+    'listing_basis': '提请依据', 'union': '工会（以工会名义发出的文书）',
 })
 
 #: Kinds of editable fact (see compliance/drafts.py for how each is read and normalised).
@@ -55,6 +56,10 @@ class NoticeType:
     required_facts: tuple[str, ...]  #: dotted keys that must be present and non-empty
     addressee_kind: str           #: enterprise | authority | court
     editable: tuple[EditableFact, ...] = ()  #: facts a person may set on a draft of this type
+    #: False for a filing that is not a 公文 (支付令申请书): no red header and no number on the page; the
+    #: registry still gives it one, shown in the service as ``number_label``
+    prints_number: bool = True
+    number_label: str = '发文字号'  #: what the service calls the registry number of this type (登记号 if unprinted)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class MissingFacts(ValueError):
     def __init__(self, key: str, missing: tuple[str, ...]):
         self.key = key
         self.missing = missing
-        super().__init__(f'{key}: missing required facts: {", ".join(missing)}')
+        super().__init__(f'文书（{key}）缺少必需的事实：{"、".join(missing)}')
 
 
 def system_fact(dotted: str) -> str | None:
@@ -138,7 +143,9 @@ def _load_types() -> Mapping[str, NoticeType]:
         types[key] = NoticeType(key, meta['title'], meta['type_code'],
                                 str(meta['template_version']), tuple(meta['required_facts']),
                                 meta['addressee_kind'],
-                                _load_editable(meta_path, meta.get('editable', [])))
+                                _load_editable(meta_path, meta.get('editable', [])),
+                                bool(meta.get('prints_number', True)),
+                                str(meta.get('number_label', '发文字号')))
     codes = [t.type_code for t in types.values()]
     if len(set(codes)) != len(codes):
         raise ValueError('type codes must be distinct')
@@ -159,12 +166,22 @@ def lookup(facts: Mapping, dotted: str):
     return value
 
 
+def _empty(value) -> bool:
+    return value is _MISSING or value is None or value == '' or value == [] or value == {}
+
+
+#: Violations whose listing request quotes a listing article (BJM 64, 66); any other needs a stated basis.
+_LISTING_LABELS = ('不建会', '不协商')
+
+
 def missing_facts(notice_type: NoticeType, facts: Mapping) -> tuple[str, ...]:
-    missing = []
-    for dotted in notice_type.required_facts:
-        value = lookup(facts, dotted)
-        if value is _MISSING or value is None or value == '' or value == [] or value == {}:
-            missing.append(dotted)
+    missing = [dotted for dotted in notice_type.required_facts if _empty(lookup(facts, dotted))]
+    if notice_type.key == 'listing_request':
+        # Unpaid funds have no listing article: the request needs the basis the user states.
+        labels = lookup(facts, 'case.violations')
+        labels = labels if isinstance(labels, list) else []
+        if not any(label in _LISTING_LABELS for label in labels) and _empty(lookup(facts, 'listing_basis')):
+            missing.append('listing_basis')
     return tuple(missing)
 
 
@@ -180,11 +197,11 @@ _ISSUER_CODE = re.compile(r'^\S{1,12}$')
 def format_number(issuer_code: str, type_code: str, year: int, seq: int) -> str:
     """京工监 + 意 + 2026 + 12 → 京工监意〔2026〕12号 (no leading zeros, no 第)."""
     if not _ISSUER_CODE.match(issuer_code or ''):
-        raise ValueError(f'bad issuer code {issuer_code!r}')
+        raise ValueError(f'机关代字有误：{issuer_code!r}（1至12个非空白字符）')
     if len(type_code) != 1 or type_code.isspace():
-        raise ValueError(f'type code must be one character, not {type_code!r}')
+        raise ValueError(f'文种代字应为一个字符，而不是{type_code!r}')
     if isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 9999:
-        raise ValueError(f'bad year {year!r}')
+        raise ValueError(f'年份有误：{year!r}')
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise ValueError(f'sequence must be a positive integer, not {seq!r}')
+        raise ValueError(f'顺序号应为正整数，而不是{seq!r}')
     return f'{issuer_code}{type_code}〔{year}〕{seq}号'

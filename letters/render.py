@@ -22,6 +22,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from . import law, typefaces
 from .arrears import compute_arrears
 from .formatting import cn_date, cn_month, cn_ordinal, money, money_upper
+from .linebreak import title_html, words_html
 from .glyphs import MissingGlyph, check_glyphs, fact_text
 from .notices import LETTERS_DIR, NOTICE_TYPES, NoticeType, Verification, require_facts
 
@@ -62,7 +63,7 @@ class BundleFetcher(URLFetcher):
                     and path.is_file()):
                 return URLFetcherResponse(path.as_uri(), path.read_bytes(),
                                           {'Content-Type': _ALLOWED_SUFFIXES[path.suffix]})
-        raise FetchRefused(f'refused to fetch {url!r}: only bundled letters assets are served')
+        raise FetchRefused(f'拒绝读取 {url!r}：文书只能使用随程序提供的字体和样式文件')
 
 
 # ------------------------------------------------------------------------------------------
@@ -73,7 +74,7 @@ def _env() -> SandboxedEnvironment:
         loader=FileSystemLoader(str(LETTERS_DIR)), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(cn_date=cn_date, cn_month=cn_month, cn_ordinal=cn_ordinal, money=money,
-                       money_upper=money_upper,
+                       money_upper=money_upper, title_lines=title_html, words=words_html,
                        join_cn=lambda items, sep='、': sep.join(str(i) for i in items))
     return env
 
@@ -122,6 +123,13 @@ def mark_size_pt(mark: str) -> float:
     return round(min(30.0, TEXT_WIDTH_PT * 0.97 / max(len(mark), 1)), 1)
 
 
+def _speaker(facts: Mapping) -> dict:
+    union = facts.get('union')
+    if isinstance(union, Mapping) and union.get('name'):
+        return {'name': union['name'], 'mark': union.get('mark') or union['name']}
+    return {'name': facts['issuer']['name'], 'mark': facts['issuer']['mark']}
+
+
 def build_context(notice_type: NoticeType, facts: Mapping, number: str | None,
                   verification: Verification | None, preview: bool) -> dict:
     facts = plain(facts)
@@ -132,16 +140,22 @@ def build_context(notice_type: NoticeType, facts: Mapping, number: str | None,
         'facts': facts,
         'number': number or DRAFT_NUMBER,
         'is_preview': preview,
-        'mark_pt': mark_size_pt(facts['issuer']['mark']),
+        # who the notice speaks for: the committee, or the union itself where the law names the union (a payment
+        # demand, BJM 57: facts.union)
+        'speaker': _speaker(facts),
+        'banji_break': '',
         'verification': None,
         'arrears': _arrears_view(facts['arrears']) if 'arrears' in facts else None,
     }
-    views, basis = law.violation_views(facts.get('case', {}).get('violations'),
-                                       facts.get('legal_basis'))
-    context.update(violations=views, legal_basis=basis, law={
-        'art21': law.ART_21, 'art28': law.ART_28, 'art57': law.ART_57, 'art63': law.ART_63,
-        'art64': law.ART_64, 'art66': law.ART_66, 'payment_order': law.PAYMENT_ORDER,
-        'tu_law': law.TU_LAW, 'bj_measures': law.BJ_MEASURES})
+    labels = facts.get('case', {}).get('violations')
+    views, basis = law.violation_views(labels, facts.get('legal_basis'))
+    context.update(violations=views, legal_basis=basis, law=law.LAW,
+                   listing=law.listing_grounds(labels, facts.get('listing_basis')),
+                   # names printed in a title that a line break must not split
+                   title_phrases=[name for name in (
+                       (facts.get('enterprise') or {}).get('name'), (facts.get('addressee') or {}).get('name'),
+                       (facts.get('original') or {}).get('title')) if isinstance(name, str)])
+    context['mark_pt'] = mark_size_pt(context['speaker']['mark'])
     if verification is not None:
         context['verification'] = {'code': verification.code, 'url': verification.url,
                                    'qr': f'{MEMORY_SCHEME}:{QR_NAME}'}
@@ -168,14 +182,14 @@ def _notice_type(key: str) -> NoticeType:
     try:
         return NOTICE_TYPES[key]
     except KeyError:
-        raise ValueError(f'unknown notice type {key!r}') from None
+        raise ValueError(f'未知的文书类型：{key!r}') from None
 
 
 def _check_arguments(number, preview):
     if preview and number is not None:
-        raise ValueError('a preview carries no number: pass number=None')
+        raise ValueError('预览稿不编发文字号')
     if not preview and not number:
-        raise ValueError('an issued notice needs its number (or render a preview)')
+        raise ValueError('签发的文书须有发文字号（或登记号）')
 
 
 # ------------------------------------------------------------------------------------------
@@ -214,15 +228,15 @@ def _shared() -> _State:
     return _state
 
 
-def _write_pdf(markup: str, memory: dict[str, bytes]) -> bytes:
+def _layout(markup: str, memory: dict[str, bytes]):
+    """The laid-out document (WeasyPrint Document) and the font configuration it was laid out with."""
     state = _shared()
     base_url = LETTERS_DIR.as_uri() + '/'
     fetcher = BundleFetcher(memory) if memory else state.fetcher
     needed = typefaces.fallback_split(visible_text(markup))
     if not needed:
         document = HTML(string=markup, base_url=base_url, url_fetcher=fetcher)
-        return document.write_pdf(stylesheets=[state.font_css, state.notice_css],
-                                  font_config=state.font_config)
+        return document.render(stylesheets=[state.font_css, state.notice_css], font_config=state.font_config)
     # Rare characters: a fresh font configuration with per-document micro fonts, so the shared
     # one never grows with one-off fonts.
     memory, faces = dict(memory), []
@@ -239,7 +253,61 @@ def _write_pdf(markup: str, memory: dict[str, bytes]) -> bytes:
         state.notice_css,
     ]
     document = HTML(string=markup, base_url=base_url, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=stylesheets, font_config=font_config)
+    return document.render(stylesheets=stylesheets, font_config=font_config)
+
+
+def _anchor(document, anchor: str) -> tuple[int, float] | None:
+    """(1-based page number, top in CSS px) of the element with this id, or None."""
+    for number, page in enumerate(document.pages, 1):
+        if anchor in page.anchors:
+            return number, page.anchors[anchor][1]
+    return None
+
+
+def _page_of(document, anchor: str) -> int | None:
+    found = _anchor(document, anchor)
+    return found[0] if found else None
+
+
+#: Where the 版记 goes (classes of .banji-anchor, notice.css; GB/T 9704 7.4, 9.1): the first layout always
+#: moves it to the next even page, which is right when the body ends on an odd page (the common one-page
+#: notice: text on page 1, 版记 on its back). When the body ends on an even page, a second layout puts it at that
+#: page's foot if it fits, else after a blank page (the blank page and the 版记 page unnumbered).
+BANJI_NEXT_PAGE = 'to-even'
+BANJI_AT_BODY_END = ''
+BANJI_AFTER_BLANK = 'after-blank'
+_PX_PER_MM = 96 / 25.4
+_BLOCK_BOTTOM_PX = (297 - 35) * _PX_PER_MM   # the text block's bottom edge on A4 (notice.css margins)
+_FOOTNOTE_GAP_PX = 3 * _PX_PER_MM            # @footnote margin-top
+
+
+def banji_placement(document) -> str | None:
+    """None when the 版记 (if any) is where it belongs, else the placement to lay the notice out with."""
+    banji, body_end = _anchor(document, 'banji'), _anchor(document, 'body-end')
+    if banji is None or body_end is None:
+        return None
+    (page, top), (end_page, end_top) = banji, body_end
+    if page % 2 == 0 and page - end_page <= 1:
+        return None
+    if page % 2 == 1:   # (a layout that did not move it) on an odd page: next page, or after a blank one
+        return BANJI_NEXT_PAGE if end_page == page else BANJI_AFTER_BLANK
+    # The body ends on an even page and the 版记 went two pages on: back to that page's foot if it fits.
+    height = _BLOCK_BOTTOM_PX - top
+    fits = end_top + _FOOTNOTE_GAP_PX + height <= _BLOCK_BOTTOM_PX - 1
+    return BANJI_AT_BODY_END if fits else BANJI_AFTER_BLANK
+
+
+def _write_pdf(markup: str, memory: dict[str, bytes], relayout=None) -> bytes:
+    """Lay out and write; when the 版记 is not on the right even page, lay out again (relayout gives the markup
+    for a placement): at most twice in practice, three times only if the fit estimate was wrong."""
+    document = _layout(markup, memory)
+    if relayout is not None:
+        placement = banji_placement(document)
+        if placement is not None:
+            document = _layout(relayout(placement), memory)
+            if placement != BANJI_AFTER_BLANK and (_page_of(document, 'banji') or 0) % 2:
+                document = _layout(relayout(BANJI_AFTER_BLANK), memory)
+    return document.write_pdf()
 
 
 def render(key: str, facts: Mapping, *, number: str | None,
@@ -251,10 +319,11 @@ def render(key: str, facts: Mapping, *, number: str | None,
     extra = (verification.code, verification.url) if verification else ()
     check_glyphs('\n'.join([fact_text(facts), number or '', *extra]))
     context = build_context(notice_type, facts, number, verification, preview)
-    markup = ENV.get_template(f'{key}/template.html').render(context)
+    template = ENV.get_template(f'{key}/template.html')
+    markup = template.render({**context, 'banji_break': BANJI_NEXT_PAGE})
     missing = typefaces.uncovered(visible_text(markup))
     if missing:  # template text itself; the font build covers it, so this is a bug guard
         raise MissingGlyph(missing)
     memory = {QR_NAME: qr_png(verification.url)} if verification else {}
-    return _write_pdf(markup, memory)
+    return _write_pdf(markup, memory, lambda placement: template.render({**context, 'banji_break': placement}))
 
