@@ -92,6 +92,9 @@ def wants_json() -> bool:
 
 
 def _error_response(status: int, message: str, *, title: str | None = None, code: str | None = None, **details):
+    if request.path.startswith("/api/"):   # outside the API's routes (no such path, method): problem+json too
+        from compliance.api.problems import problem
+        return problem(status, message), status
     if wants_json():
         body = {"error": code or str(status), "message": message}
         body.update({k: v for k, v in details.items() if v is not None})

@@ -1,0 +1,133 @@
+"""The REST API at /api/v1: personal API tokens, JSON in and out, errors as problem+json.
+
+The OpenAPI 3 document is generated from the code (flask-smorest reads the routes and their marshmallow
+schemas) and served at /api/v1/openapi.json; /api/v1/docs shows it with Swagger UI, whose files come from the
+pinned swagger-ui-bundle package (nothing is fetched from elsewhere; the page runs under the app's CSP).
+
+The browser's session cookie never authenticates the API and the API is exempt from CSRF (no cookie, nothing to
+forge): every request carries `Authorization: Bearer <token>`.
+"""
+from __future__ import annotations
+
+import http
+
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_from_directory
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from compliance.api.problems import MEDIA_TYPE, from_domain_error, from_http_error, from_unexpected
+from compliance.errors import DomainError
+
+API_PREFIX = "/api/v1"
+#: The largest JSON body the API reads (uploads of evidence have their own limit, EVIDENCE_MAX_BYTES).
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+class ComplianceApi(Api):
+    """flask-smorest's Api, adapted: errors documented as problem+json, and no app-wide handlers or pages of its
+    own (the web keeps its Chinese error pages; the API blueprint answers its own errors)."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = "DEFAULT_ERROR"
+
+    def _register_error_handlers(self):
+        pass
+
+    def _register_doc_blueprint(self):
+        pass
+
+    def _register_responses(self):
+        from flask_smorest.spec import prepare_response
+
+        from compliance.api.schemas import ProblemSchema
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ProblemSchema
+            prepare_response(response, self.spec, MEDIA_TYPE if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "问题详情（application/problem+json）", "schema": ProblemSchema}
+        prepare_response(response, self.spec, MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+docs_bp = Blueprint("api_docs", __name__, url_prefix=API_PREFIX)
+
+
+@docs_bp.get("/openapi.json")
+def openapi_json():
+    """The OpenAPI document, generated from the routes and schemas (public: it holds no data)."""
+    return jsonify(current_app.extensions["compliance.api"].spec.to_dict())
+
+
+@docs_bp.get("/docs")
+def docs_page():
+    """Swagger UI over the document; its scripts and styles are files of this app."""
+    return render_template("api/docs.html")
+
+
+@docs_bp.get("/docs/assets/<path:filename>")
+def docs_asset(filename: str):
+    import swagger_ui_bundle
+    if filename not in ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
+                        "favicon-32x32.png"):
+        from werkzeug.exceptions import NotFound
+        raise NotFound()
+    response = send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+    return response
+
+
+def register(app: Flask) -> None:
+    """Bind the API to the app: its blueprint, the document, token auth and throttling, its errors."""
+    from compliance.api import views
+    from compliance.api.auth import Throttle, authenticate_request
+    from compliance.extensions import csrf
+    from compliance.web import IdConverter, MAX_ID
+
+    app.config.setdefault("API_TITLE", "劳动法律监督执法案件管理 API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": "个人 API 令牌认证（Authorization: Bearer …），JSON 输入输出，错误为 "
+                               "application/problem+json。详见 docs/api.md。"},
+        "servers": [{"url": "/"}],
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                                          "description": "个人 API 令牌（cmpl_…）"}}},
+        "security": [{"bearerAuth": []}],
+    })
+    api = ComplianceApi(app)
+    api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+    views.bp.before_request(_limit_body)
+    views.bp.before_request(authenticate_request)
+    views.bp.register_error_handler(DomainError, _domain_error)
+    views.bp.register_error_handler(HTTPException, from_http_error)
+    views.bp.register_error_handler(Exception, from_unexpected)
+    from sqlalchemy.orm.exc import StaleDataError
+    views.bp.register_error_handler(StaleDataError, _stale)
+    api.register_blueprint(views.bp)
+    app.register_blueprint(docs_bp)
+    csrf.exempt(views.bp)
+    app.extensions["compliance.api"] = api
+    app.extensions["compliance.api.throttle"] = Throttle(app)
+
+
+def _domain_error(err: DomainError):
+    from compliance.db import db
+    db.session.rollback()
+    return from_domain_error(err)
+
+
+def _stale(_exc):
+    from compliance.errors import Conflict
+    return _domain_error(Conflict("记录已被他人修改，请刷新后重试"))
+
+
+def _limit_body():
+    """413 for a body over the API's limit (evidence uploads: the evidence limit), before anything reads it."""
+    limit = int(current_app.config.get("API_MAX_BODY", DEFAULT_MAX_BODY))
+    if request.endpoint == "api.upload_attachment":
+        limit = int(current_app.config.get("EVIDENCE_MAX_BYTES", 15 * 1024 * 1024)) + 64 * 1024
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        from werkzeug.exceptions import RequestEntityTooLarge
+        raise RequestEntityTooLarge()
+    return None
