@@ -61,7 +61,6 @@ def authenticate_request():
     limiter = throttle()
     token = authenticate(db.session, bearer_token(), now=utcnow())
     if token is None:
-        db.session.rollback()
         wait = limiter.hit(limiter.failed_auth, "address", _client_address())
         if wait is not None:
             return problem(429, f"未通过认证的请求过于频繁，请 {wait} 秒后再试。", headers={"Retry-After": str(wait)})

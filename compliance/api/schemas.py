@@ -22,6 +22,14 @@ MAX_FACT_TEXT = max([f.max for kind in letters.NOTICE_TYPES.values() for f in ki
 MAX_FACT_ITEMS = 100
 
 
+def most(n: int):
+    """A dict holds at most n entries (documented as maxProperties)."""
+    def check(value):
+        if len(value) > n:
+            raise ValidationError(f"最多{n}项")
+    return check
+
+
 class Strict(Schema):
     """Unknown fields are refused (422), never silently dropped."""
 
@@ -250,7 +258,7 @@ class TransitionRequest(Strict):
     trigger = fields.Str(required=True, validate=validate.OneOf(list(TRIGGERS)))
     inputs = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=40)),
                          values=InputValue(metadata=_INPUT_VALUE), load_default=dict,
-                         validate=validate.Length(max=30), metadata={"description": "该步骤的输入（见 GET …/transitions）"})
+                         validate=most(30), metadata={"maxProperties": 30, "description": "该步骤的输入（见 GET …/transitions）"})
     reason = fields.Str(validate=validate.Length(max=2000), load_default="", metadata={"description": "办理说明"})
     expected_version = fields.Int(validate=ID, metadata={"description": "您所看到的案件版本；已被他人修改则 409"})
 
@@ -370,8 +378,8 @@ class FactValue(fields.Raw):
 
 class DraftUpdate(Strict):
     facts = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=100)),
-                        values=FactValue(metadata=_FACT_VALUE), required=True, validate=validate.Length(min=1, max=50),
-                        metadata={"description": "要修改的事实，以点分键表示，例如 {\"order_ref.number\": \"…\"}"})
+                        values=FactValue(metadata=_FACT_VALUE), required=True, validate=most(50),
+                        metadata={"minProperties": 1, "maxProperties": 50, "description": "要修改的事实，以点分键表示，例如 {\"order_ref.number\": \"…\"}"})
     expected_version = fields.Int(validate=ID)
 
 

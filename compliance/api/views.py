@@ -181,7 +181,7 @@ def _case(row: listing.CaseRow, *, facts: bool = True) -> dict:
 
 def _case_body(case: Case) -> dict:
     [row] = listing.load_case_rows(db.session, [case.id], _today(), supervisors=True)
-    return s.CaseSchema().dump(_case(row))
+    return _case(row)
 
 
 @bp.get("/cases")
@@ -238,7 +238,7 @@ def create_case(data):
             supervisors.append(other)
         case = case_ops.open_case(db.session, enterprise=enterprise, violations=data["violations"], opened_by=user,
                                   now=_now(), supervisors=supervisors, summary=data["summary"])
-        return 201, _case_body(case)
+        return 201, s.CaseSchema().dump(_case_body(case))
     return idempotency.run(operation)
 
 
