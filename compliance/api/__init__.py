@@ -121,8 +121,18 @@ def _stale(_exc):
     return _domain_error(Conflict("记录已被他人修改，请刷新后重试"))
 
 
+#: The operations that read query parameters (their schemas refuse unknown ones); the others take none.
+QUERY_ENDPOINTS = frozenset({"api.list_enterprises", "api.list_cases", "api.list_reminders"})
+
+
 def _limit_body():
-    """413 for a body over the API's limit (evidence uploads: the evidence limit), before anything reads it."""
+    """413 for a body over the API's limit (evidence uploads: the evidence limit), before anything reads it;
+    422 for query parameters given to an operation that takes none (a typo is said, not ignored)."""
+    if request.args and request.endpoint not in QUERY_ENDPOINTS:
+        from compliance.api.problems import problem
+        names = sorted(request.args)[:20]
+        return problem(422, "此接口不接受查询参数：" + "、".join(n[:40] for n in names),
+                       errors={n[:40]: ["未知的参数"] for n in names})
     limit = int(current_app.config.get("API_MAX_BODY", DEFAULT_MAX_BODY))
     if request.endpoint == "api.upload_attachment":
         limit = int(current_app.config.get("EVIDENCE_MAX_BYTES", 15 * 1024 * 1024)) + 64 * 1024

@@ -5,7 +5,7 @@ the document tells a client what will be refused before it is sent.
 """
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 import letters
 from compliance.web import keyset, listing
@@ -46,6 +46,9 @@ class ProblemSchema(Schema):
     detail = fields.Str(required=True)
     errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()),
                          metadata={"description": "字段 → 该字段的错误信息（校验失败时）"})
+
+    class Meta:
+        unknown = INCLUDE   # a problem may say more: the refused trigger, the current version, …
 
 
 # ------------------------------------------------------------------------------------------------ paging

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request, url_for
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import func, select
 
 import letters
@@ -114,7 +115,7 @@ def _args(args: dict, *names: str) -> dict[str, str]:
 
 
 @bp.get("/enterprises")
-@bp.arguments(s.EnterpriseListArgs, location="query")
+@bp.arguments(s.EnterpriseListArgs, location="query", unknown=RAISE)
 @bp.response(200, s.EnterprisePage)
 @problems(*ERRORS_READ, 422)
 def list_enterprises(args):
@@ -185,7 +186,7 @@ def _case_body(case: Case) -> dict:
 
 
 @bp.get("/cases")
-@bp.arguments(s.CaseListArgs, location="query")
+@bp.arguments(s.CaseListArgs, location="query", unknown=RAISE)
 @bp.response(200, s.CasePage)
 @problems(*ERRORS_READ, 422)
 def list_cases(args):
@@ -477,7 +478,7 @@ def list_attachments(case_id: int):
 
 
 @bp.post("/cases/<id:case_id>/attachments")
-@bp.arguments(s.AttachmentForm, location="form")
+@bp.arguments(s.AttachmentForm, location="form", unknown=RAISE)
 @bp.arguments(s.AttachmentFile, location="files")
 @bp.doc(parameters=[idempotency.PARAMETER])
 @bp.response(201, s.AttachmentSchema)
@@ -529,7 +530,7 @@ def _message(m: InboxMessage) -> dict:
 
 
 @bp.get("/reminders")
-@bp.arguments(s.ReminderListArgs, location="query")
+@bp.arguments(s.ReminderListArgs, location="query", unknown=RAISE)
 @bp.response(200, s.MessagePage)
 @problems(401, 422, 429)
 def list_reminders(args):
