@@ -55,9 +55,10 @@ def _insert_key(row: dict) -> bool:
     """Insert the key's row; False when the user already holds that key (after waiting for its writer)."""
     session = db.session
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    result = session.execute(dialect.insert(IdempotencyKey).values(**row)
-                             .on_conflict_do_nothing(index_elements=["user_id", "key"]))
-    return bool(result.rowcount)
+    inserted = session.scalar(dialect.insert(IdempotencyKey).values(**row)
+                              .on_conflict_do_nothing(index_elements=["user_id", "key"])
+                              .returning(IdempotencyKey.id))
+    return inserted is not None
 
 
 def _stored(user_id: int, key: str) -> IdempotencyKey | None:
