@@ -79,7 +79,7 @@ def docs_asset(filename: str):
 def register(app: Flask) -> None:
     """Bind the API to the app: its blueprint, the document, token auth and throttling, its errors."""
     from compliance.api import views
-    from compliance.api.auth import Throttle, authenticate_request
+    from compliance.api.auth import Throttle
     from compliance.extensions import csrf
     from compliance.web import IdConverter, MAX_ID
 
@@ -96,18 +96,24 @@ def register(app: Flask) -> None:
     })
     api = ComplianceApi(app)
     api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
-    views.bp.before_request(_limit_body)
-    views.bp.before_request(authenticate_request)
-    views.bp.register_error_handler(DomainError, _domain_error)
-    views.bp.register_error_handler(HTTPException, from_http_error)
-    views.bp.register_error_handler(Exception, from_unexpected)
-    from sqlalchemy.orm.exc import StaleDataError
-    views.bp.register_error_handler(StaleDataError, _stale)
     api.register_blueprint(views.bp)
     app.register_blueprint(docs_bp)
     csrf.exempt(views.bp)
     app.extensions["compliance.api"] = api
     app.extensions["compliance.api.throttle"] = Throttle(app)
+
+
+def setup_blueprint(bp) -> None:
+    """The API blueprint's hooks (once, when compliance.api.views is imported): body limit, token auth, errors."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from compliance.api.auth import authenticate_request
+    bp.before_request(_limit_body)
+    bp.before_request(authenticate_request)
+    bp.register_error_handler(DomainError, _domain_error)
+    bp.register_error_handler(HTTPException, from_http_error)
+    bp.register_error_handler(StaleDataError, _stale)
+    bp.register_error_handler(Exception, from_unexpected)
 
 
 def _domain_error(err: DomainError):

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 import letters
 from compliance import clock
 from compliance.access import Permission, can, in_scope, permissions, require
-from compliance.api import idempotency
+from compliance.api import idempotency, setup_blueprint
 from compliance.api import schemas as s
 from compliance.db import db
 from compliance.documents import DocumentMissing, document_store
@@ -33,6 +33,7 @@ from workflows.ladder import State
 from workflows.states import TRIGGERS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="执法案件管理 REST API")
+setup_blueprint(bp)
 
 ERRORS_READ = (401, 403, 404, 429)
 ERRORS_WRITE = (401, 403, 404, 409, 413, 422, 429)
