@@ -357,13 +357,13 @@ def _notice(n: Notice, *, full: bool = False) -> dict:
 def _readable_notice(notice_id: int) -> Notice:
     """A notice the user may read: its case or its issuer in scope (as the web's); otherwise as absent."""
     absent = f"文书 {notice_id} 不存在"
-    require(_user(), Permission.VIEW, absent=absent)
     notice = db.session.get(Notice, notice_id)
     if notice is None:
+        require(_user(), Permission.VIEW, absent=absent)
         raise NotFound(absent)
     places = (db.session.get(Case, notice.case_id).jurisdiction, db.session.get(Jurisdiction, notice.issuer_id))
-    if not any(can(_user(), Permission.VIEW, j) for j in places):
-        raise NotFound(absent)
+    place = next((j for j in places if in_scope(_user(), j)), places[0])
+    require(_user(), Permission.VIEW, place, absent=absent)   # out of scope: as absent; in scope: the role
     return notice
 
 

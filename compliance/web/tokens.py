@@ -14,7 +14,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from compliance.clock import utcnow
 from compliance.db import db
 from compliance.errors import DomainError
-from compliance.models import User
+from compliance.access import Permission, permissions
+from compliance.models import ApiToken, User
 from compliance.operations import tokens as ops
 from compliance.web.auth import client_address
 from compliance.web.forms import done, refusal_on_form
@@ -36,7 +37,15 @@ def _page(owner: User, form: TokenForm, status: int = 200, *, secret: str | None
                            max_days=ops.MAX_DAYS), status
 
 
+def _need_admin_for_others() -> None:
+    """Pages about other people's tokens: 403 for a role that manages no accounts (as the admin pages)."""
+    if Permission.MANAGE_USERS not in permissions(current_user):
+        abort(403)
+
+
 def _manage(owner_id: int | None):
+    if owner_id is not None and owner_id != current_user.id:
+        _need_admin_for_others()
     owner = current_user if owner_id is None else db.session.get(User, owner_id)
     if owner is None:
         abort(404)
@@ -74,6 +83,9 @@ def of_user(user_id: int):
 @login_required
 def revoke(token_id: int):
     """Revoke a token at once; back to the list it was revoked from."""
+    own = db.session.get(ApiToken, token_id)
+    if own is None or own.user_id != current_user.id:
+        _need_admin_for_others()
     token = ops.revoke_token(db.session, token_id, actor=current_user, now=utcnow(), address=client_address())
     target = (url_for(".own") if token.user_id == current_user.id
               else url_for(".of_user", user_id=token.user_id))
