@@ -97,10 +97,26 @@ def register(app: Flask) -> None:
     api = ComplianceApi(app)
     api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     api.register_blueprint(views.bp)
+    _operation_ids(app, api)
     app.register_blueprint(docs_bp)
     csrf.exempt(views.bp)
     app.extensions["compliance.api"] = api
     app.extensions["compliance.api.throttle"] = Throttle(app)
+
+
+def _operation_ids(app: Flask, api: Api) -> None:
+    """Each operation's operationId is its view's name (list_cases, fire_transition …): stable names for clients
+    generated from the document."""
+    import re
+    paths = api.spec._paths
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operation = paths.get(path, {}).get(method.lower())
+            if operation is not None:
+                operation.setdefault("operationId", rule.endpoint.removeprefix("api."))
 
 
 def setup_blueprint(bp) -> None:
