@@ -152,6 +152,7 @@ def get_enterprise(enterprise_id: int):
 @bp.arguments(s.EnterpriseCreate)
 @bp.response(201, s.EnterpriseSchema)
 @problems(400, *ERRORS_WRITE)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def create_enterprise(data):
     """登记一家企业（监督员，本人辖区内）。"""
     def operation():
@@ -224,6 +225,7 @@ def get_case(case_id: int):
 @bp.arguments(s.CaseCreate)
 @bp.response(201, s.CaseSchema)
 @problems(400, *ERRORS_WRITE)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def create_case(data):
     """立案（监督员）：企业、违法情形、承办监督员。"""
     def operation():
@@ -415,6 +417,7 @@ def _notice_change(change) -> Response:
 @bp.arguments(s.DraftUpdate)
 @bp.response(200, s.NoticeSchema)
 @problems(400, *ERRORS_WRITE)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def update_draft(data, notice_id: int):
     """修改草稿的可编辑事实（点分键）。已提交审批的草稿因此退出审批队列。"""
     return _notice_change(lambda: notice_ops.update_draft(db.session, notice_id, data["facts"], actor=_user(),
@@ -425,6 +428,7 @@ def update_draft(data, notice_id: int):
 @bp.arguments(s.VersionRequest)
 @bp.response(200, s.NoticeSchema)
 @problems(400, *ERRORS_WRITE)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def submit_notice(data, notice_id: int):
     """把完整的草稿提交审批。"""
     return _notice_change(lambda: notice_ops.submit_notice(db.session, notice_id, actor=_user(), now=_now(),
@@ -435,6 +439,7 @@ def submit_notice(data, notice_id: int):
 @bp.arguments(s.ApproveRequest)
 @bp.response(200, s.NoticeSchema)
 @problems(400, *ERRORS_WRITE)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def approve_notice(data, notice_id: int):
     """审批草稿（审批领导，不能审批自己起草的）；sign_as 选择主任或副主任署名。"""
     return _notice_change(lambda: notice_ops.approve_notice(db.session, notice_id, approver=_user(), now=_now(),
@@ -551,6 +556,7 @@ def list_reminders(args):
 @bp.post("/reminders/<id:message_id>/read")
 @bp.response(200, s.MessageSchema)
 @problems(401, 404, 409, 429)
+@bp.doc(parameters=[idempotency.PARAMETER])
 def read_reminder(message_id: int):
     """把一条提醒标为已读。"""
     def operation():
