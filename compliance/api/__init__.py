@@ -124,8 +124,8 @@ def setup_blueprint(bp) -> None:
     from sqlalchemy.orm.exc import StaleDataError
 
     from compliance.api.auth import authenticate_request
+    bp.before_request(authenticate_request)   # first: without a valid token nothing else is said
     bp.before_request(_limit_body)
-    bp.before_request(authenticate_request)
     bp.register_error_handler(DomainError, _domain_error)
     bp.register_error_handler(HTTPException, from_http_error)
     bp.register_error_handler(StaleDataError, _stale)

@@ -35,9 +35,21 @@ PARAMETER = {"in": "header", "name": HEADER, "required": False,
 
 
 def _body_hash() -> str:
-    data = request.get_json(silent=True) if request.is_json else None
-    if data is not None:
+    """The request's content: JSON as parsed (key order and spacing do not matter); a form with its files'
+    names and bytes (an upload retried with another file is another request)."""
+    if request.is_json:
+        data = request.get_json(silent=True)
         raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    elif request.files or request.form:
+        digest = hashlib.sha256()
+        for name, value in sorted(request.form.items(multi=True)):
+            digest.update(json.dumps(["form", name, value], ensure_ascii=False).encode("utf-8"))
+        for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            content = upload.stream.read()
+            upload.stream.seek(0)
+            digest.update(json.dumps(["file", name, upload.filename or "",
+                                      hashlib.sha256(content).hexdigest()]).encode("utf-8"))
+        return digest.hexdigest()
     else:
         raw = request.get_data(cache=True)
     return hashlib.sha256(raw).hexdigest()

@@ -122,11 +122,7 @@ def from_http_error(exc: HTTPException) -> Response:
     if status == 413:
         limit = request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH") or 0
         return problem(413, f"请求内容过大：上限为 {limit:,} 字节，未保存任何内容。", headers=headers)
-    detail = DETAILS.get(status)
-    if detail is None:
-        detail = exc.description if isinstance(exc.description, str) and exc.description.isascii() is False \
-            else BY_STATUS.get(status, ("", "请求无法完成"))[1]
-    return problem(status, detail, headers=headers)
+    return problem(status, DETAILS.get(status) or BY_STATUS.get(status, ("", "请求无法完成"))[1], headers=headers)
 
 
 def from_unexpected(exc: Exception) -> Response:

@@ -268,3 +268,22 @@ def test_attachments_upload_list_and_download(api, make_case, session):
     bad = api.post(f"/cases/{case.id}/attachments", data={"file": (io.BytesIO(b"hello"), "a.txt")},
                    content_type="multipart/form-data")
     _problem(bad, 422, "validation")
+
+
+def test_an_upload_retried_with_one_key_is_stored_once_and_another_file_is_refused(api, make_case, session):
+    import io
+    case = make_case()
+    session.commit()
+    pdf = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+    send = lambda data: api.post(f"/cases/{case.id}/attachments", data={"file": (io.BytesIO(data), "a.pdf")},
+                                 content_type="multipart/form-data", headers={"Idempotency-Key": "upload-1"})
+    first = send(pdf)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    again = send(pdf)
+    assert again.status_code == 201 and again.get_json() == first.get_json()
+    _problem(send(pdf.replace(b"Catalog", b"Catalog ")), 422, "idempotency-key-reused")
+    assert len(api.get(f"/cases/{case.id}/attachments").get_json()["items"]) == 1
+
+
+def test_without_a_token_nothing_else_is_said(app):
+    _problem(app.test_client().get("/api/v1/me?unknown=1"), 401, "unauthorized")
