@@ -144,7 +144,8 @@ def _stale(_exc):
 
 
 #: The operations that read query parameters (their schemas refuse unknown ones); the others take none.
-QUERY_ENDPOINTS = frozenset({"api.list_enterprises", "api.list_cases", "api.list_reminders"})
+QUERY_ENDPOINTS = frozenset({"api.list_enterprises", "api.list_cases", "api.list_reminders",
+                             "api.list_all_deadlines"})
 
 
 def _limit_body():

@@ -266,6 +266,12 @@ class TransitionRequest(Strict):
     expected_version = fields.Int(validate=ID, metadata={"description": "您所看到的案件版本；已被他人修改则 409"})
 
 
+class DeadlineListArgs(PageArgs):
+    show = fields.Str(validate=validate.OneOf(["all", "week", "overdue", "provisional", "closed"]),
+                      load_default="all", metadata={"description": "all（进行中）、week（本周到期）、overdue、provisional、closed（已了结）"})
+    mine = fields.Bool(metadata={"description": "只看本人承办的案件"})
+
+
 class DeadlineSchema(Schema):
     id = fields.Int(required=True)
     case_id = fields.Int(required=True)
@@ -281,6 +287,15 @@ class DeadlineSchema(Schema):
     explanation = fields.Str(required=True)
     status = fields.Str(required=True)
     closed_at = fields.DateTime(allow_none=True, required=True)
+
+
+class DeadlineRowSchema(DeadlineSchema):
+    reference = fields.Str(required=True, metadata={"description": "案件编号"})
+    enterprise = fields.Str(required=True, metadata={"description": "企业名称"})
+
+
+class DeadlinePage(PageMeta):
+    items = fields.List(fields.Nested(DeadlineRowSchema), required=True)
 
 
 class EventSchema(Schema):

@@ -325,6 +325,33 @@ def list_deadlines(case_id: int):
     return [_deadline(d) for d in case_ops.case_deadlines(db.session, case.id)]
 
 
+@bp.get("/deadlines")
+@bp.arguments(s.DeadlineListArgs, location="query", unknown=RAISE)
+@bp.response(200, s.DeadlinePage)
+@problems(*ERRORS_READ, 422)
+def list_all_deadlines(args):
+    """辖区内的期限，按届满日排序：与网页“期限”页相同的筛选（本周、逾期、暂定、已了结、本人承办），键集分页。"""
+    from compliance.web import keyset
+    from compliance.web.reminders import DeadlineFilters, _deadline_query
+    require(_user(), Permission.VIEW, absent="")
+    listing.serial_reads(db.session)
+    f = DeadlineFilters.from_args(_args(args, "show", "mine"))
+    cursor = keyset.decode(args.get("after"), "deadlines", f.token, (keyset.as_date, keyset.as_int))
+    query = _deadline_query(f, _today(), _user())
+    total = listing.count_capped(db.session, query.with_only_columns(Deadline.id))
+    columns = [Deadline.due_on, Deadline.id]
+    if cursor is not None:
+        query = query.where(keyset.after(columns, cursor.key, False))
+    size = args["limit"]
+    found = db.session.execute(query.order_by(*columns).limit(size + 1)).all()
+    more, found = len(found) > size, found[:size]
+    shown = (cursor.shown if cursor is not None else 0) + len(found)
+    next_cursor = (keyset.encode("deadlines", f.token, (found[-1][0].due_on, found[-1][0].id), shown)
+                   if more else None)
+    return {"items": [{**_deadline(d), "reference": reference, "enterprise": name} for d, reference, name, _r in found],
+            "next_cursor": next_cursor, "total": total}
+
+
 @bp.get("/cases/<id:case_id>/events")
 @bp.response(200, s.EventSchema(many=True))
 @problems(*ERRORS_READ)

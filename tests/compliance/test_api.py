@@ -287,3 +287,22 @@ def test_an_upload_retried_with_one_key_is_stored_once_and_another_file_is_refus
 
 def test_without_a_token_nothing_else_is_said(app):
     _problem(app.test_client().get("/api/v1/me?unknown=1"), 401, "unauthorized")
+
+
+def test_the_deadlines_list_pages_by_due_date_with_the_pages_filters(api, make_case, supervisor, session, now):
+    from compliance.operations.cases import fire_trigger
+    for _ in range(3):
+        case = make_case()
+        fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
+    session.commit()
+    seen, cursor = [], None
+    for _ in range(10):
+        page = api.get("/deadlines?mine=true&limit=2" + (f"&after={cursor}" if cursor else "")).get_json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) >= 3 and len({d["id"] for d in seen}) == len(seen)
+    assert [(d["due_on"], d["id"]) for d in seen] == sorted((d["due_on"], d["id"]) for d in seen)
+    assert all(d["status"] == "open" and d["reference"] for d in seen)
+    assert api.get("/deadlines?show=closed&mine=true").get_json()["items"] == []

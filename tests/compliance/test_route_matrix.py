@@ -58,7 +58,7 @@ API_ROUTES = {
     "api.create_enterprise": ("work", "jurisdiction_id"),
     "api.list_cases": ("view", None), "api.get_case": ("view", "case_id"), "api.create_case": ("work", "enterprise_id"),
     "api.list_transitions": ("view", "case_id"), "api.fire_transition": ("work", "case_id"),
-    "api.list_deadlines": ("view", "case_id"), "api.list_events": ("view", "case_id"),
+    "api.list_deadlines": ("view", "case_id"), "api.list_all_deadlines": ("view", None), "api.list_events": ("view", "case_id"),
     "api.list_notices": ("view", "case_id"), "api.get_notice": ("view", "issued_id"),
     "api.notice_pdf": ("view", "issued_id"), "api.update_draft": ("edit", "draft_id"),
     "api.submit_notice": ("edit", "draft_id"), "api.approve_notice": ("approve", "draft_id"),
