@@ -148,6 +148,30 @@ QUERY_ENDPOINTS = frozenset({"api.list_enterprises", "api.list_cases", "api.list
                              "api.list_all_deadlines"})
 
 
+def _nul_field() -> str | None:
+    """The first query parameter or JSON member holding a NUL character (PostgreSQL text cannot store one, and no
+    person types it); None when there is none. Read after the size check has bounded the body."""
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "")[:40] or "query"
+    if not request.is_json:
+        return None
+    data = request.get_json(silent=True)   # bounded by request.max_content_length (413 beyond it)
+    stack = [("body", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return where
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                if "\x00" in key:
+                    return where
+                stack.append((key[:40] if where == "body" else f"{where}.{key[:40]}", sub))
+        elif isinstance(value, list):
+            stack.extend((where, sub) for sub in value)
+    return None
+
+
 def _limit_body():
     """413 for a body over the API's limit (evidence uploads: the evidence limit), before anything reads it;
     422 for query parameters given to an operation that takes none (a typo is said, not ignored)."""
@@ -163,4 +187,8 @@ def _limit_body():
     if request.content_length is not None and request.content_length > limit:
         from werkzeug.exceptions import RequestEntityTooLarge
         raise RequestEntityTooLarge()
+    nul = _nul_field()
+    if nul is not None:
+        from compliance.api.problems import problem
+        return problem(422, f"{nul} 含有 NUL 字符（\\u0000），不能保存", errors={nul: ["含有 NUL 字符"]})
     return None

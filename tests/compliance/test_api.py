@@ -306,3 +306,21 @@ def test_the_deadlines_list_pages_by_due_date_with_the_pages_filters(api, make_c
     assert [(d["due_on"], d["id"]) for d in seen] == sorted((d["due_on"], d["id"]) for d in seen)
     assert all(d["status"] == "open" and d["reference"] for d in seen)
     assert api.get("/deadlines?show=closed&mine=true").get_json()["items"] == []
+
+
+def test_a_nul_character_is_refused_not_a_server_error(api, make_case, session):
+    case = make_case()
+    session.commit()
+    body = _problem(api.post(f"/cases/{case.id}/transitions", json={"trigger": "withdraw", "reason": "a\x00b"}),
+                    422, "validation")
+    assert "reason" in body["errors"]
+    _problem(api.get("/cases?q=%00"), 422, "validation")
+
+
+def test_the_web_lists_ignore_a_nul_in_the_search_too(app, client, session, supervisor):
+    """Found by the API fuzzing on PostgreSQL: the lists' shared search code dropped nothing, and PostgreSQL
+    refuses NUL in text (a 500). The search now drops it, for the pages as for the API."""
+    session.commit()
+    client.post("/login", data={"login": supervisor.login, "password": "correct horse battery"})
+    assert client.get("/cases?q=a%00b").status_code == 200
+    assert client.get("/enterprises?q=%00").status_code == 200
