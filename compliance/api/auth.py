@@ -6,6 +6,8 @@ process; with several gunicorn workers give a shared store (e.g. "redis://…") 
 """
 from __future__ import annotations
 
+import time
+
 from flask import current_app, g, request
 from limits import parse
 from limits.storage import storage_from_string
@@ -36,7 +38,6 @@ class Throttle:
         if self.limiter.hit(item, *keys):
             return None
         reset, _remaining = self.limiter.get_window_stats(item, *keys)
-        import time
         return max(1, int(reset - time.time()) + 1)
 
 
