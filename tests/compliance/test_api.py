@@ -324,3 +324,16 @@ def test_the_web_lists_ignore_a_nul_in_the_search_too(app, client, session, supe
     client.post("/login", data={"login": supervisor.login, "password": "correct horse battery"})
     assert client.get("/cases?q=a%00b").status_code == 200
     assert client.get("/enterprises?q=%00").status_code == 200
+
+
+def test_the_api_needs_no_csrf_token_while_the_pages_still_do(app, api, make_case, session, supervisor):
+    case = make_case()
+    session.commit()
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        res = api.post(f"/cases/{case.id}/transitions", json={"trigger": "record_visit", "inputs": VISIT})
+        assert res.status_code == 201, res.get_data(as_text=True)
+        page = app.test_client()
+        assert page.post("/login", data={"login": supervisor.login, "password": "x"}).status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
