@@ -114,3 +114,24 @@ def test_cli_create_list_revoke(runner, session, supervisor):
     assert revoked.exit_code == 0 and "已撤销" in revoked.output
     refused = runner.invoke(main, ["tokens", "create", "--by", supervisor.login, "--name", ""])
     assert refused.exit_code == 1 and "名称" in refused.output
+
+
+def test_migration_0009_downgrades_and_upgrades_again(empty_database_url):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from compliance.db import make_engine
+    from compliance.migrate import alembic_config, upgrade
+    upgrade(empty_database_url)
+    command.downgrade(alembic_config(empty_database_url), "0008")
+    engine = make_engine(empty_database_url)
+    try:
+        assert not {"api_tokens", "api_idempotency_keys"} & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        assert {"api_tokens", "api_idempotency_keys"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
