@@ -432,6 +432,20 @@ def notice_pdf(notice_id: int):
         "Content-Disposition": f"inline; filename=notice-{notice.id}.pdf", "X-Content-SHA256": notice.sha256})
 
 
+@bp.get("/notices/<id:notice_id>/preview")
+@bp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf",
+             description="草稿的预览（带“草稿”水印，无文号），每次按当前事实生成")
+@problems(*ERRORS_READ, 422)
+def notice_preview(notice_id: int):
+    """未签发文书（草稿、已审批、已退回）的预览 PDF。已签发的请取 …/pdf。"""
+    notice = _readable_notice(notice_id)
+    if notice.status not in (NoticeStatus.DRAFT.value, NoticeStatus.APPROVED.value, NoticeStatus.REJECTED.value):
+        raise NotFound(f"文书 {notice_id} 已{NoticeStatus(notice.status).label}，没有预览；请下载签发的 PDF")
+    data = notice_ops.preview_pdf(notice)
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename=preview-{notice.id}.pdf"})
+
+
 def _notice_change(change) -> Response:
     def operation():
         notice = change()

@@ -238,6 +238,8 @@ def test_notice_draft_edit_approve_issue_and_pdf(app, session, make_case, superv
     got = work.get(f"/notices/{draft.id}").get_json()
     assert got["status"] == "draft" and got["pdf_url"] is None
     _problem(work.get(f"/notices/{draft.id}/pdf"), 404, "not-found")
+    preview = work.get(f"/notices/{draft.id}/preview")
+    assert preview.status_code == 200 and preview.data.startswith(b"%PDF")
     _problem(work.post(f"/notices/{draft.id}/approve", json={}), 403, "forbidden")
     approved = lead.post(f"/notices/{draft.id}/approve", json={"sign_as": "chair"})
     assert approved.status_code == 200, approved.get_data(as_text=True)
@@ -248,6 +250,7 @@ def test_notice_draft_edit_approve_issue_and_pdf(app, session, make_case, superv
     assert body["status"] == "issued" and body["number"]
     again = work.post(f"/notices/{draft.id}/issue", json={}, headers={"Idempotency-Key": "issue-1"})
     assert again.get_json() == body
+    _problem(work.get(f"/notices/{draft.id}/preview"), 404, "not-found")
     pdf = work.get(f"/notices/{draft.id}/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.headers["X-Content-SHA256"] == body["sha256"]
 

@@ -60,7 +60,7 @@ API_ROUTES = {
     "api.list_transitions": ("view", "case_id"), "api.fire_transition": ("work", "case_id"),
     "api.list_deadlines": ("view", "case_id"), "api.list_all_deadlines": ("view", None), "api.list_events": ("view", "case_id"),
     "api.list_notices": ("view", "case_id"), "api.get_notice": ("view", "issued_id"),
-    "api.notice_pdf": ("view", "issued_id"), "api.update_draft": ("edit", "draft_id"),
+    "api.notice_pdf": ("view", "issued_id"), "api.notice_preview": ("view", "draft_id"), "api.update_draft": ("edit", "draft_id"),
     "api.submit_notice": ("edit", "draft_id"), "api.approve_notice": ("approve", "draft_id"),
     "api.issue_notice": ("issue", "draft_id"),
     "api.list_attachments": ("view", "case_id"), "api.upload_attachment": ("work", "case_id"),
