@@ -4,16 +4,15 @@ every change goes through an operation (compliance.operations), inside the calle
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, g, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import letters
 from compliance import clock
-from compliance.access import Permission, can, in_scope, permissions, require
+from compliance.access import Permission, in_scope, permissions, require
 from compliance.api import idempotency, setup_blueprint
 from compliance.api import schemas as s
 from compliance.db import db
