@@ -8,7 +8,7 @@ __all__ = ["create_app"]
 
 def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flask:
     """Build an app; refuse to start on an out-of-date schema unless check_schema is False (migration commands)."""
-    from compliance import web
+    from compliance import api, web
     from compliance.config import configure
     from compliance.db import db
     from compliance.extensions import babel, csrf, login_manager
@@ -21,6 +21,7 @@ def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flas
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "zh_Hans_CN", timezone_selector=lambda: app.config["TIMEZONE"])
     web.register(app)
+    api.register(app)
     if check_schema:
         ensure_schema_current(app)
     return app

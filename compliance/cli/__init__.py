@@ -169,6 +169,8 @@ def register_more_commands() -> None:
     main.add_command(cases.diagram_command)
     main.add_command(scheduler.scheduler_command)
     main.add_command(scheduler.run_job_command)
+    from compliance.cli import tokens
+    main.add_command(tokens.tokens_group)
 
 
 register_more_commands()

@@ -12,3 +12,4 @@ from compliance.models.attachment import Attachment  # noqa: F401
 from compliance.models.sequence import SequenceCounter, next_seq  # noqa: F401
 from compliance.models.access import AdminEvent, LoginThrottle, UserSession  # noqa: F401
 from compliance.models.reminder import InboxMessage, OutboxMessage, OutboxStatus, Reminder, ReminderKind  # noqa: F401
+from compliance.models.api import ApiToken, IdempotencyKey  # noqa: F401

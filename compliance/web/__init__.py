@@ -50,9 +50,9 @@ class IdConverter(BaseConverter):
 
 def register(app: Flask) -> None:
     """Blueprints, handlers, headers and filters, in the order a request meets them."""
-    from compliance.web import admin, auth, cases, casework, evidence, notices, reminders
+    from compliance.web import admin, auth, cases, casework, evidence, notices, reminders, tokens
     app.url_map.converters["id"] = IdConverter
-    for module in (auth, cases, casework, notices, evidence, admin, reminders):
+    for module in (auth, cases, casework, notices, evidence, admin, reminders, tokens):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
@@ -92,6 +92,9 @@ def wants_json() -> bool:
 
 
 def _error_response(status: int, message: str, *, title: str | None = None, code: str | None = None, **details):
+    if request.path.startswith("/api/"):   # outside the API's routes (no such path, method): problem+json too
+        from compliance.api.problems import problem
+        return problem(status, message), status
     if wants_json():
         body = {"error": code or str(status), "message": message}
         body.update({k: v for k, v in details.items() if v is not None})

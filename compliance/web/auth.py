@@ -51,6 +51,8 @@ def load_user(user_id: str) -> User | None:
 
 @bp.before_app_request
 def must_change_password():
+    if request.path.startswith("/api/"):
+        return None   # the API never reads the session cookie (token auth, compliance/api/auth.py)
     if (current_user.is_authenticated and current_user.must_change_password
             and request.endpoint not in _OPEN_WHILE_CHANGING):
         flash("请先设置您自己的新密码", "warning")

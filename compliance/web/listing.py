@@ -71,7 +71,8 @@ class Search:
 
     @classmethod
     def parse(cls, raw: str | None) -> Search | None:
-        text = (raw or "")[:MAX_SEARCH].strip()
+        # NUL: PostgreSQL text cannot hold it (a query with one fails); nobody searches for it.
+        text = (raw or "")[:MAX_SEARCH].replace("\x00", "").strip()
         if not text:
             return None
         # Normalised as compliance.identifiers does: no spaces or hyphens, half-width, upper case. A code prefix

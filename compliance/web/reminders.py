@@ -150,10 +150,12 @@ class DeadlineRow:
         return self.is_open and self.deadline.due_on == self.today
 
 
-def _deadline_query(f: DeadlineFilters, today: dt.date):
+def _deadline_query(f: DeadlineFilters, today: dt.date, user=None):
+    """The deadlines page's query (the API's GET /deadlines too, for the token's user)."""
+    user = user if user is not None else current_user
     query = in_scope(select(Deadline, Case.reference, Enterprise.name, Case.ready_since)
                      .join(Case, Case.id == Deadline.case_id).join(Enterprise, Enterprise.id == Case.enterprise_id),
-                     Case, current_user)
+                     Case, user)
     if f.show == "closed":
         query = query.where(Deadline.status != DeadlineStatus.OPEN.value)
     else:
@@ -167,7 +169,7 @@ def _deadline_query(f: DeadlineFilters, today: dt.date):
         query = query.where(Deadline.is_provisional.is_(True))
     if f.mine:
         query = query.where(exists().where(CaseAssignment.case_id == Case.id,
-                                           CaseAssignment.user_id == current_user.id))
+                                           CaseAssignment.user_id == user.id))
     return query
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from compliance.db import Base
 from compliance.errors import Forbidden, NotFound
 from compliance.models import Jurisdiction, LoginThrottle, Notice, Role
-from compliance.operations import accounts, cases, holidays, notices
+from compliance.operations import accounts, cases, holidays, notices, tokens
 from compliance.testing import VISIT
 from workflows.calendar import DayKind, HolidayOverride
 
@@ -42,6 +42,10 @@ ALLOWED = {
     "sign_out_everywhere": {Role.ADMIN},
     "unlock_login": {Role.ADMIN},
     "update_letterhead": {Role.ADMIN},
+    # Another user's API tokens (one's own: every role, test_api_tokens.py).
+    "create_token": {Role.ADMIN},
+    "list_tokens": {Role.ADMIN},
+    "revoke_token": {Role.ADMIN},
 }
 #: The national calendar: city-level admins only, whatever "scope" means for the others.
 CITY_ADMIN_ONLY = {"enter_holiday_year"}
@@ -65,9 +69,11 @@ def world(session, make_user, make_case, supervisor, approver, send_letters, now
     member = make_user(login="chaoyang.member")
     session.add(LoginThrottle(scope="account", key=member.login, failures=12, first_failure_at=now,
                               last_failure_at=now, locked_until=now + dt.timedelta(minutes=15)))
+    member_token, _secret = tokens.create_token(session, actor=member, name="矩阵客户端", now=now)
     session.flush()
     issued = session.scalars(select(Notice).where(Notice.case_id == case.id, Notice.status == "issued")).one()
     return {"case": case, "draft": opinion, "approved": approved, "issued": issued, "member": member,
+            "member_token": member_token,
             "street": jurisdiction, "enterprise": case.enterprise}
 
 
@@ -120,6 +126,10 @@ def _calls(session, world, now, store):
                                                             key=w["member"].login, now=now),
         "update_letterhead": lambda actor: accounts.update_letterhead(
             session, actor=actor, jurisdiction_id=w["street"].id, values={"chair": "伪造主任"}, now=now),
+        "create_token": lambda actor: tokens.create_token(session, actor=actor, name="代建令牌", now=now,
+                                                          user_id=w["member"].id),
+        "list_tokens": lambda actor: tokens.list_tokens(session, actor=actor, user_id=w["member"].id),
+        "revoke_token": lambda actor: tokens.revoke_token(session, w["member_token"].id, actor=actor, now=now),
         "enter_holiday_year": lambda actor: holidays.enter_holiday_year(
             session, year=2027, days=[HolidayOverride(dt.date(2027, 1, 1), DayKind.HOLIDAY, "元旦")],
             source="国务院办公厅关于2027年部分节假日安排的通知", actor=actor, now=now),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from compliance.models import Jurisdiction, Notice, Role
 from compliance.operations.attachments import attach_evidence
 from compliance.operations.cases import fire_trigger, open_case
+from compliance.operations.tokens import create_token
 from compliance.testing import VISIT, issue_drafts
 from tests.compliance.test_authorization import database_state
 
@@ -44,6 +45,26 @@ ROUTES = {
     "admin.issuer": ("admin", "jurisdiction_id"),
     "reminders.inbox": ("account", None), "reminders.read": ("account", None), "reminders.read_all": ("account", None),
     "reminders.deadlines": ("view", None), "reminders.outbox": ("admin", None), "reminders.retry": ("admin", None),
+    "tokens.own": ("account", None), "tokens.of_user": ("admin", "user_id"), "tokens.revoke": ("admin", "token_id"),
+}
+#: The REST API (/api/v1), by token: endpoint → (who, the kind of id it acts on: in the URL, or for the two that
+#: create, in the body). A refusal is 401 without a valid token (the session cookie is not one), 404 out of scope
+#: (before the role is looked at, as the operations do), 403 for a role in scope that may not.
+API_ROUTES = {
+    "api_docs.openapi_json": ("public", None), "api_docs.docs_page": ("public", None),
+    "api_docs.docs_asset": ("public", None),
+    "api.me": ("account", None), "api.list_reminders": ("account", None), "api.read_reminder": ("account", "message_id"),
+    "api.list_enterprises": ("view", None), "api.get_enterprise": ("view", "enterprise_id"),
+    "api.create_enterprise": ("work", "jurisdiction_id"),
+    "api.list_cases": ("view", None), "api.get_case": ("view", "case_id"), "api.create_case": ("work", "enterprise_id"),
+    "api.list_transitions": ("view", "case_id"), "api.fire_transition": ("work", "case_id"),
+    "api.list_deadlines": ("view", "case_id"), "api.list_all_deadlines": ("view", None), "api.list_events": ("view", "case_id"),
+    "api.list_notices": ("view", "case_id"), "api.get_notice": ("view", "issued_id"),
+    "api.notice_pdf": ("view", "issued_id"), "api.notice_preview": ("view", "draft_id"), "api.update_draft": ("edit", "draft_id"),
+    "api.submit_notice": ("edit", "draft_id"), "api.approve_notice": ("approve", "draft_id"),
+    "api.issue_notice": ("issue", "draft_id"),
+    "api.list_attachments": ("view", "case_id"), "api.upload_attachment": ("work", "case_id"),
+    "api.get_attachment": ("view", "attachment_id"), "api.attachment_content": ("view", "attachment_id"),
 }
 #: Which roles hold each class (by hand, as the federation's policy says).
 HOLDERS = {"view": {Role.SUPERVISOR, Role.APPROVER, Role.AUDITOR}, "work": {Role.SUPERVISOR}, "admin": {Role.ADMIN},
@@ -58,7 +79,7 @@ FORMS = {"admin.user": {"name": "改名", "roles": "auditor"}, "admin.reset_pass
 
 
 def test_every_route_is_classified(app):
-    assert {rule.endpoint for rule in app.url_map.iter_rules()} == set(ROUTES)
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} == set(ROUTES) | set(API_ROUTES)
 
 
 @pytest.fixture
@@ -75,8 +96,9 @@ def targets(session, make_user, make_enterprise, supervisor, approver, store, no
         issued = session.scalars(select(Notice).where(Notice.case_id == case.id, Notice.status == "issued")).one()
         evidence = attach_evidence(session, case.id, data=b"%PDF-1.4\n%%EOF\n", filename=f"{place.code}.pdf",
                                    actor=who, now=now, store=store)
+        token, _secret = create_token(session, actor=who, name=f"矩阵{place.code}", now=now)
         return {"case_id": case.id, "draft_id": draft.id, "issued_id": issued.id, "attachment_id": evidence.id,
-                "enterprise_id": case.enterprise_id,
+                "enterprise_id": case.enterprise_id, "token_id": token.id,
                 "user_id": make_user(jurisdiction=place).id, "jurisdiction_id": place.id}
 
     home = build(jurisdiction, supervisor, approver)
@@ -97,7 +119,7 @@ def _url(app, endpoint, ids):
             return url_for(endpoint)
         arg = {"case_id": "case_id", "draft_id": "notice_id", "issued_id": "notice_id", "user_id": "user_id",
                "jurisdiction_id": "jurisdiction_id", "attachment_id": "attachment_id",
-               "enterprise_id": "enterprise_id"}[kind]
+               "enterprise_id": "enterprise_id", "token_id": "token_id"}[kind]
         extra = {"trigger": "withdraw"} if endpoint == "casework.step" else {}
         return url_for(endpoint, **{arg: ids[kind]}, **extra)
 
@@ -152,3 +174,99 @@ def test_anonymous_is_sent_to_login_for_everything_but_the_public_pages(app, ses
                 assert res.status_code == 302 and "/login" in res.headers["Location"], (endpoint, method)
             session.expire_all()
             assert database_state(session, store.root) == before, (endpoint, method)
+
+
+# ------------------------------------------------------------------------------------------------ the API
+
+#: What each changing API call sends: valid in shape (so the refusal is the scope's or the role's, not the
+#: schema's), never enough to succeed where it is refused.
+def _api_body(endpoint, ids):
+    import io
+    bodies = {
+        "api.create_enterprise": {"uscc": "91110105MA0MTR4X7" + "K", "name": "北京矩阵测试有限公司",
+                                  "jurisdiction_id": ids["jurisdiction_id"]},
+        "api.create_case": {"enterprise_id": ids["enterprise_id"], "violations": ["unpaid_funds"]},
+        "api.fire_transition": {"trigger": "withdraw", "inputs": {"reason": "企业注销"}},
+        "api.update_draft": {"facts": {"findings": ["职工120人，未建会。"]}},
+        "api.submit_notice": {}, "api.approve_notice": {"sign_as": "chair"}, "api.issue_notice": {},
+    }
+    if endpoint == "api.upload_attachment":
+        return {"data": {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "x.pdf")}, "content_type": "multipart/form-data"}
+    return {"json": bodies[endpoint]} if endpoint in bodies else {}
+
+
+def _api_url(app, endpoint, ids):
+    kind = API_ROUTES[endpoint][1]
+    arg = {"case_id": "case_id", "draft_id": "notice_id", "issued_id": "notice_id", "enterprise_id": "enterprise_id",
+           "attachment_id": "attachment_id", "message_id": "message_id", "jurisdiction_id": None}.get(kind)
+    with app.test_request_context():
+        from flask import url_for
+        if endpoint == "api_docs.docs_asset":
+            return url_for(endpoint, filename="swagger-ui.css")
+        if endpoint == "api.read_reminder":
+            return url_for(endpoint, message_id=2**31 - 1)
+        if arg is None or endpoint in ("api.create_case",):
+            return url_for(endpoint)
+        return url_for(endpoint, **{arg: ids[kind]})
+
+
+@pytest.mark.parametrize("where", ["in_scope", "out_of_scope"])
+@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.APPROVER, Role.ADMIN, Role.AUDITOR], ids=lambda r: r.value)
+def test_api_route_matrix(app, session, make_user, targets, store, role, where):
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    user = make_user(roles={role}, jurisdiction=chaoyang)
+    _token, secret = create_token(session, actor=user, name="矩阵", now=_real_now())
+    session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    ids = targets[where]
+    for endpoint, (who, kind) in API_ROUTES.items():
+        if who == "public":
+            continue
+        allowed = who == "account" or role in HOLDERS[who]
+        for method in _methods(app, endpoint):
+            if method != "GET" and allowed and (where == "in_scope" or kind is None):
+                continue   # a permitted change: tests/compliance/test_api.py covers it
+            if endpoint == "api.read_reminder":
+                expected = 404   # no such message of this user's; the point is that nothing changed
+            elif kind is not None and where == "out_of_scope":
+                expected = 404
+            elif not allowed:
+                expected = 403
+            else:
+                expected = 200
+            before = database_state(session, store.root)
+            res = client.open(_api_url(app, endpoint, ids), method=method, headers=headers,
+                              **(_api_body(endpoint, ids) if method != "GET" else {}))
+            assert res.status_code == expected, (endpoint, method, role.value, where, res.status_code,
+                                                 res.get_data(as_text=True)[:300])
+            if expected != 200:
+                assert res.mimetype == "application/problem+json", endpoint
+            if method != "GET" or expected != 200:
+                session.expire_all()
+                assert database_state(session, store.root) == before, (endpoint, method)
+
+
+def _real_now():
+    import datetime as dt
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def test_api_without_a_token_is_401_even_with_a_signed_in_cookie(app, session, make_user, targets, store):
+    user = make_user(roles={Role.SUPERVISOR})
+    session.commit()
+    anonymous, signed_in = app.test_client(), app.test_client()
+    assert signed_in.post("/login", data={"login": user.login, "password": PASSWORD}).status_code == 302
+    ids = targets["in_scope"]
+    for endpoint, (who, _kind) in API_ROUTES.items():
+        for method in _methods(app, endpoint):
+            for client in (anonymous, signed_in):
+                before = database_state(session, store.root)
+                res = client.open(_api_url(app, endpoint, ids), method=method,
+                                  **(_api_body(endpoint, ids) if method != "GET" else {}))
+                if who == "public":
+                    assert res.status_code == 200, (endpoint, res.status_code)
+                    continue
+                assert res.status_code == 401 and res.mimetype == "application/problem+json", (endpoint, method)
+                session.expire_all()
+                assert database_state(session, store.root) == before, (endpoint, method)
