@@ -50,9 +50,9 @@ class IdConverter(BaseConverter):
 
 def register(app: Flask) -> None:
     """Blueprints, handlers, headers and filters, in the order a request meets them."""
-    from compliance.web import admin, auth, cases, casework, evidence, notices, reminders
+    from compliance.web import admin, auth, cases, casework, evidence, imports, notices, reminders
     app.url_map.converters["id"] = IdConverter
-    for module in (auth, cases, casework, notices, evidence, admin, reminders):
+    for module in (auth, cases, casework, notices, evidence, admin, reminders, imports):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
