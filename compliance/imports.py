@@ -22,12 +22,15 @@ import csv
 import datetime as dt
 import io
 import itertools
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterator, NamedTuple
 
 from compliance.errors import ValidationFailed
+
+log = logging.getLogger(__name__)
 
 #: Largest file accepted (bytes); the app's IMPORT_MAX_BYTES overrides it.
 MAX_BYTES = 50 * 1024 * 1024
@@ -224,8 +227,8 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:   # e.g. a field longer than the csv module's limit: that row only
-            yield number, [ReadError(f"第{number}行无法解析（{_short(str(exc))}）")]
+        except csv.Error:   # e.g. a field longer than the csv module's limit: that row only
+            yield number, [ReadError(f"第{number}行无法解析（单元格内容过长，或引号不配对）")]
             continue
         yield number, row
 
@@ -269,7 +272,8 @@ def _xlsx_rows(data: bytes) -> _Rows:
             for number, row in enumerate(cells, start=1):
                 yield number, list(row[:MAX_COLUMNS])
         except Exception as exc:   # a broken sheet part in the middle: report it as a row and stop
-            yield number + 1, [ReadError(f"第{number + 1}行起无法读取（文件已损坏：{_short(type(exc).__name__)}）")]
+            log.info("xlsx unreadable from row %s: %r", number + 1, exc)
+            yield number + 1, [ReadError(f"第{number + 1}行起无法读取（文件已损坏）")]
         finally:
             workbook.close()
     return _Rows(rows(), estimate)

@@ -275,7 +275,7 @@ def test_a_csv_row_the_csv_module_cannot_parse_is_one_bad_row(session, superviso
     table = csv_bytes([HEADER, *rows[:3]]) + b'"' + b"x" * (limit + 10) + b'",a\r\n' + csv_bytes(rows[3:6])
     report = run(session, supervisor, table, now)
     assert report.good == 6   # the rows after the unparsable one are read on
-    assert [(b.row, b.reason[:9]) for b in report.bad] == [(5, "第5行无法解析（")]
+    assert [(b.row, b.reason[:9]) for b in report.bad] == [(5, "第5行无法解析（单")]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
