@@ -12,6 +12,7 @@ which), 1 when the file was refused as a whole (one line on stderr).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -101,7 +102,7 @@ class _Bar:
             self.close()
             self.phase, self.shown = phase, 0
             self.bar = click.progressbar(length=max(total or 0, done, 1), label=_PHASES.get(phase, phase),
-                                         file=click.get_text_stream("stderr"), show_pos=True)
+                                         file=sys.stderr, show_pos=True)
             self.bar.__enter__()
         if total is not None and total > self.bar.length:
             self.bar.length = total

@@ -200,9 +200,9 @@ class _Importer:
                 candidate = self.check_row(values)
             except ValidationFailed as exc:
                 self.bad(number, exc.message, cells)
-            except Exception as exc:   # a malformed row never stops the others: report it, log the bug
+            except Exception:   # a malformed row never stops the others: report it, log the bug
                 log.exception("import row %s could not be checked", number)
-                self.bad(number, f"无法处理该行（{type(exc).__name__}）", cells)
+                self.bad(number, "无法处理该行（内部错误，已记录），请检查该行的内容", cells)
             else:
                 candidate["_row"], candidate["_cells"] = number, cells
                 self.good.append(candidate)

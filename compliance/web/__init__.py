@@ -121,7 +121,7 @@ def handle_http_error(exc: HTTPException):
         return _error_response(400, "表单已过期或来源无效（安全校验未通过）。请刷新页面后重新提交，未保存任何更改。",
                                title="表单已过期", code="csrf")
     if status == 413:
-        limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        limit = (request.max_content_length or 0) // (1024 * 1024)   # the app's, or this route's own
         return _error_response(413, f"文件过大：上传上限为 {limit} MB，未保存任何内容", code="too_large")
     title, message = ERROR_PAGES.get(status, (f"错误 {status}", "请求无法完成。"))
     body, status = _error_response(status, message, title=title)

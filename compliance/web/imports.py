@@ -39,6 +39,18 @@ _PERMISSION = {"enterprises": Permission.REGISTER_ENTERPRISE, "cases": Permissio
 GONE = "该上传不存在、已过期或已经导入过（每次上传只能导入一次）。请重新上传文件。"
 
 
+@bp.record_once
+def _larger_uploads(state) -> None:
+    """The import's upload may be larger than MAX_CONTENT_LENGTH (IMPORT_MAX_BYTES): say so before anything
+    (the CSRF check, app-wide) reads the form."""
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _upload_limit)
+
+
+def _upload_limit() -> None:
+    if request.endpoint == "imports.upload":
+        request.max_content_length = settings(current_app.config)["max_bytes"] + 64 * 1024
+
+
 @bp.before_request
 @login_required
 def _signed_in():
@@ -126,7 +138,6 @@ def upload():
     kind = _kind(request.args.get("kind") or request.form.get("kind"))
     _need(kind)
     limits = settings(current_app.config)
-    request.max_content_length = limits["max_bytes"] + 64 * 1024   # the form's other fields besides the file
     try:
         upload = request.files.get("file")
         mode = request.form.get("mode", "all-or-nothing")
