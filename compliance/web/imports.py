@@ -65,9 +65,16 @@ def _need(kind: str) -> None:
     require(current_user, _PERMISSION[kind], absent="")
 
 
-def _folder() -> Path:
+def _need_any() -> None:
+    """403 unless the account may import something (before an upload's token is even looked at)."""
+    if not any(can(current_user, p) for p in _PERMISSION.values()):
+        require(current_user, Permission.REGISTER_ENTERPRISE, absent="")
+
+
+def _folder(create: bool = False) -> Path:
     folder = Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
 
 
@@ -156,7 +163,7 @@ def upload():
         db.session.rollback()
         return _page(kind, error=exc.message, status=exc.status)
     db.session.rollback()   # a dry run writes nothing; end its transaction before the files are written
-    folder = _folder()
+    folder = _folder(create=True)
     _sweep(folder)
     token = secrets.token_urlsafe(24)
     (folder / f"{token}.upload").write_bytes(data)
@@ -170,6 +177,7 @@ def upload():
 @bp.route("/imports/confirm", methods=["POST"])
 def confirm():
     """Import an upload already checked, once: the file is claimed by renaming it before anything is read."""
+    _need_any()
     token = request.form.get("token", "")[:64]
     meta = _load(token)
     kind = meta["kind"]
@@ -214,6 +222,7 @@ def confirm():
 @bp.route("/imports/bad-rows")
 def bad_rows():
     """The bad rows of the upload's latest report, in its own format with a 错误原因 column."""
+    _need_any()
     token = request.args.get("token", "")[:64]
     meta = _load(token)
     _need(meta["kind"])
