@@ -5,7 +5,7 @@ What spreadsheets from Chinese offices look like, and what is read here:
 
 - CSV in UTF-8 with or without a byte-order mark, or in GBK as Excel in China saves it ("CSV (逗号分隔)"); GB 18030
   is read for GBK (a superset). A UTF-16 file (Excel's "Unicode 文本", tab-separated) too. Comma or tab.
-- XLSX (not the old binary .xls): the first worksheet, read in openpyxl's read-only mode (rows streamed).
+- XLSX (not the old binary .xls): the first worksheet, read by calamine.
 - A title row or two above the header ("2026年朝阳区企业名单", merged across the columns), and two-row headers
   whose upper cells are merged over several columns ("企业基本信息") or down over both rows ("企业名称"): the
   header is the row among the first HEADER_SCAN that names the most known columns, and a column it leaves empty
@@ -178,7 +178,7 @@ def read_sheet(data: bytes, kind: str, *, filename: str = "", max_rows: int = MA
                                f"{len(data) / (1024 * 1024):.1f} MB），请分成几个文件导入", field="file")
     fmt = sniff_format(data, filename)
     if fmt == "xlsx":
-        raw_rows, estimate, encoding, delimiter = _xlsx_rows(data), None, None, ""
+        raw_rows, estimate, encoding, delimiter = _xlsx_rows(data, max_rows), None, None, ""
         estimate = getattr(raw_rows, "estimate", None)
     else:
         text, encoding = decode_text(data)
@@ -236,7 +236,7 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
 # ---------------------------------------------------------------------------------------------------- XLSX
 
 class _Rows:
-    """An iterator with an estimate of its length (from the sheet's declared dimensions)."""
+    """An iterator with an estimate of its length."""
 
     def __init__(self, rows: Iterator, estimate: int | None):
         self._rows, self.estimate = rows, estimate
@@ -248,8 +248,10 @@ class _Rows:
         return next(self._rows)
 
 
-def _xlsx_rows(data: bytes) -> _Rows:
-    from openpyxl import load_workbook
+def _xlsx_rows(data: bytes, max_rows: int = MAX_ROWS) -> _Rows:
+    """The first worksheet's rows from A1, read by calamine (Rust; ~10× openpyxl's read-only mode on 100,000
+    rows). Empty cells come as None; date cells as dates; numbers as int or float."""
+    from python_calamine import CalamineWorkbook
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -258,25 +260,22 @@ def _xlsx_rows(data: bytes) -> _Rows:
     if unpacked > MAX_UNPACKED:
         raise ValidationFailed("表格解压后过大，请分成几个文件导入", field="file")
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        estimate = sheet.max_row if isinstance(sheet.max_row, int) else None
-        sheet.reset_dimensions()   # some writers declare "A1:A1": read what is there, not what is declared
-    except Exception:   # openpyxl raises whatever the broken part leads to (KeyError, XML errors, …)
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+        # Blank rows are skipped and not counted: allow as many again before refusing to read on.
+        height = sheet.total_height
+        if height > 2 * max_rows + HEADER_SCAN:
+            raise ValidationFailed(f"数据超过{max_rows:,}行的上限，请分成几个文件导入", field="file")
+        grid = sheet.to_python(skip_empty_area=False)
+    except ValidationFailed:
+        raise
+    except Exception as exc:   # calamine's errors for a broken or encrypted workbook
+        log.info("xlsx unreadable: %r", exc)
         raise ValidationFailed("无法读取该 .xlsx 文件（已损坏、有密码保护，或不是 Excel 工作簿）", field="file") from None
 
     def rows():
-        cells = sheet.iter_rows(values_only=True)
-        number = 0
-        try:
-            for number, row in enumerate(cells, start=1):
-                yield number, list(row[:MAX_COLUMNS])
-        except Exception as exc:   # a broken sheet part in the middle: report it as a row and stop
-            log.info("xlsx unreadable from row %s: %r", number + 1, exc)
-            yield number + 1, [ReadError(f"第{number + 1}行起无法读取（文件已损坏）")]
-        finally:
-            workbook.close()
-    return _Rows(rows(), estimate)
+        for number, row in enumerate(grid, start=1):
+            yield number, [None if v == "" else v for v in row[:MAX_COLUMNS]]
+    return _Rows(rows(), len(grid))
 
 
 # -------------------------------------------------------------------------------------------------- header

@@ -40,6 +40,12 @@ from workflows.ladder import State, Violation
 
 log = logging.getLogger(__name__)
 
+try:   # COPY runs on the driver's connection: its errors are the driver's own
+    from psycopg import IntegrityError as _DriverIntegrityError
+    _INTEGRITY_ERRORS: tuple[type[Exception], ...] = (IntegrityError, _DriverIntegrityError)
+except ImportError:   # pragma: no cover
+    _INTEGRITY_ERRORS = (IntegrityError,)
+
 MODES = {"all-or-nothing": "全部正确才导入", "good-rows": "只导入正确的行"}
 KINDS = tuple(COLUMNS)
 #: Rows per database round trip (duplicate checks and inserts).
@@ -75,7 +81,7 @@ class ImportReport:
     good: int = 0            #: rows that passed every check
     imported: int = 0        #: rows written (0 on a dry run, or all-or-nothing with a bad row)
     bad: list[BadRow] = field(default_factory=list)
-    imported_ids: list[int] = field(default_factory=list)
+    imported_ids: list[int] = field(default_factory=list)   #: the new cases' ids (an enterprise import: empty)
     audit_id: int | None = None
 
     @property
@@ -143,10 +149,10 @@ def import_file(session: Session, *, actor: User, kind: str, data: bytes, filena
         return report
     try:
         with session.begin_nested():   # a clash at insert time leaves the caller's transaction usable
-            report.imported_ids = importer.write()
-            report.imported = len(report.imported_ids)
+            report.imported = importer.write()
+            report.imported_ids = importer.ids
             report.audit_id = _audit(session, actor, report, now, address)
-    except IntegrityError:
+    except _INTEGRITY_ERRORS:
         log.info("import of %s by %s hit a concurrent write", kind, actor.login, exc_info=True)
         report.imported, report.imported_ids = 0, []
         raise Conflict("导入期间有其他人登记了相同的企业或案件，未导入任何数据。请重新试导入后再导入") from None
@@ -174,6 +180,7 @@ class _Importer:
         self.progress = progress or (lambda phase, done, total: None)
         self.today = business_date(now)
         self.good: list[dict[str, Any]] = []     # each with "_row" and "_cells"
+        self.ids: list[int] = []
         self.postgresql = session.get_bind().dialect.name == "postgresql"
 
     def bad(self, row: int, reason: str, cells: list[Any]) -> None:
@@ -230,7 +237,8 @@ class _Importer:
     def check_together(self) -> None:
         raise NotImplementedError
 
-    def write(self) -> list[int]:
+    def write(self) -> int:
+        """Write the good rows; return how many (ids of new rows in self.ids where the kind keeps them)."""
         raise NotImplementedError
 
 
@@ -356,19 +364,29 @@ class _Enterprises(_Importer):
                     found[e.uscc or e.registration_number] = e
         return found
 
-    def write(self) -> list[int]:
-        ids: list[int] = []
+    def write(self) -> int:
+        """Multi-row INSERTs a chunk at a time; on PostgreSQL one COPY FROM STDIN on the session's own connection
+        (the same transaction: a failure leaves nothing), the fastest way rows enter a table."""
         table = Enterprise.__table__
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        done = 0
-        for chunk in _chunks(self.good):
-            rows = [{k: v for k, v in c.items() if not k.startswith("_")} | {"created_at": self.now,
-                                                                               "updated_at": self.now}
-                    for c in chunk]
-            ids.extend(self.session.execute(statement, rows).scalars())
-            done += len(chunk)
-            self.progress("write", done, len(self.good))
-        return ids
+        names = [c.name for c in table.columns if c.name != "id"]
+        rows = ({**{k: v for k, v in c.items() if not k.startswith("_")}, "created_at": self.now,
+                 "updated_at": self.now} for c in self.good)
+        total = len(self.good)
+        if self.postgresql:
+            driver = self.session.connection().connection.driver_connection
+            quoted = ", ".join(f'"{name}"' for name in names)
+            with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+                for done, row in enumerate(rows, start=1):
+                    copy.write_row([row[name] for name in names])
+                    if done % CHUNK == 0:
+                        self.progress("write", done, total)
+        else:
+            statement = insert(table)
+            for done, chunk in enumerate(_chunks(list(rows)), start=1):
+                self.session.execute(statement, chunk)
+                self.progress("write", min(done * CHUNK, total), total)
+        self.progress("write", total, total)
+        return total
 
 
 def _number(value: Any) -> Any:
@@ -526,7 +544,7 @@ class _Cases(_Importer):
                 SequenceCounter.year == year).values(last_seq=SequenceCounter.last_seq + count - 1))
         return first
 
-    def write(self) -> list[int]:
+    def write(self) -> int:
         groups: dict[tuple[int, int], list[dict]] = defaultdict(list)
         for c in self.good:
             groups[(c["jurisdiction"].id, c["opened_on"].year)].append(c)
@@ -571,7 +589,8 @@ class _Cases(_Importer):
             self.session.execute(insert(CaseEvent.__table__), events)
             done += len(chunk)
             self.progress("write", done, len(self.good))
-        return ids
+        self.ids = ids
+        return len(ids)
 
 
 def _noon(day: dt.date) -> dt.datetime:
