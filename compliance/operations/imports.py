@@ -244,7 +244,15 @@ class _Importer:
 
 def _as_text(value: Any) -> str:
     """A cell where text is expected: numbers typed into a text column (a phone number, a code) as written."""
+    if isinstance(value, str):
+        return value   # already stripped when the row was read
     return "" if value is None else cell_str(value)
+
+
+def _field_text(key: str, value: Any) -> str:
+    """The single-row operation's check of a text field (length, control characters, printable glyphs)."""
+    text = _as_text(value)
+    return _text(key, text) if text else ""
 
 
 def _chunks(items: list, size: int = CHUNK):
@@ -317,7 +325,7 @@ class _Enterprises(_Importer):
         if not in_scope(self.actor, place):
             raise ValidationFailed(f"{OUT_OF_SCOPE}（{place.name}）", field="district")
         code, registration_number = parse_identifier(_as_text(v.get("uscc")))
-        texts = {key: _text(key, _as_text(v.get(key))) for key in (
+        texts = {key: _field_text(key, v.get(key)) for key in (
             "name", "address", "legal_representative", "industry", "ownership_type", "contact_name",
             "contact_phone")}
         if not texts["name"]:
