@@ -147,13 +147,23 @@ def listing_batch_rows(session, scope) -> Iterator[list]:
             handling = []
             if letter is not None:
                 addressee = (snap.get("addressee") or {}).get("name") or "有关部门"
-                handling.append(f"{case.jurisdiction.committee_name}于{snap.get('issued_on') or ''}以"
-                                f"{letter.number}提请{addressee}纳入劳动保障守法诚信档案及企业信用信息公示系统")
+                issuer = (snap.get("issuer") or {}).get("name") or case.jurisdiction.committee_name
+                handling.append(f"{issuer}于{_day(snap.get('issued_on'))}以{letter.number}提请{addressee}"
+                                "纳入劳动保障守法诚信档案及企业信用信息公示系统")
             else:
                 handling.append(f"{case.jurisdiction.committee_name}已提请纳入信用档案（案件 {case.reference}）")
             listing = recorded.get(case_id)
             if listing:
-                handling.append(f"{listing.get('authority', '')}于{listing.get('listed_on', '')}纳入"
+                handling.append(f"{listing.get('authority', '')}于{_day(listing.get('listed_on'))}纳入"
                                 f"（{listing.get('reference', '')}）")
             yield [sent.get("name") or e.name, e.identifier, sent.get("address") or e.address,
                    sent.get("legal_representative") or e.legal_representative, facts, "；".join(handling)]
+
+
+def _day(value) -> str:
+    """An ISO date as people write it (2026年11月24日); anything else as it is."""
+    from workflows.states import cn_date
+    try:
+        return cn_date(dt.date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value or "")
