@@ -196,3 +196,17 @@ def test_cli_template_then_export_enterprises_with_a_filter(runner, session, sup
     res = invoke(runner, "export", "cases", "--format", "xlsx", "--stage", "open", "--by", supervisor.login,
                  str(tmp_path / "c.xlsx"))
     assert res.exit_code == 0 and load_workbook(tmp_path / "c.xlsx").active["A1"].value == "案件编号"
+
+
+def test_the_import_is_one_entry_of_the_admins_audit(app, client, session, supervisor, make_user, table):
+    from compliance.models import Jurisdiction
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    admin = make_user(roles={Role.ADMIN}, jurisdiction=chaoyang)
+    login(client, supervisor)
+    token = token_of(upload(client, csv_bytes(table), name="朝阳名单.csv"))
+    client.post("/imports/confirm", data={"token": token, "mode": "good-rows"})
+    other = app.test_client()
+    login(other, admin)
+    page = other.get("/admin/audit").get_data(as_text=True)
+    assert page.count("批量导入企业") == 1
+    assert "文件：朝阳名单.csv" in page and "导入条数：9" in page and "有误行数：1" in page
