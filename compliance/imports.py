@@ -151,7 +151,7 @@ class Sheet:
     rows: Iterator[tuple[int, list[Any]]] = field(repr=False)   #: (row number, cells), blank rows skipped
 
 
-def sniff_format(data: bytes, filename: str = "") -> str:
+def sniff_format(data: bytes) -> str:
     """"xlsx" or "csv" from the content (a name can lie); an old .xls or anything binary is refused."""
     if data[:4] == b"PK\x03\x04":
         return "xlsx"
@@ -176,7 +176,7 @@ def read_sheet(data: bytes, kind: str, *, filename: str = "", max_rows: int = MA
     if len(data) > max_bytes:
         raise ValidationFailed(f"文件过大：上限为 {max_bytes // (1024 * 1024)} MB（本文件 "
                                f"{len(data) / (1024 * 1024):.1f} MB），请分成几个文件导入", field="file")
-    fmt = sniff_format(data, filename)
+    fmt = sniff_format(data)
     if fmt == "xlsx":
         raw_rows, estimate, encoding, delimiter = _xlsx_rows(data, max_rows), None, None, ""
         estimate = getattr(raw_rows, "estimate", None)
@@ -304,7 +304,6 @@ def _with_header(raw_rows, kind: str, fmt: str, encoding: str | None, delimiter:
         score = len(set(found.values()))
         if score > best:
             best, best_index, best_known = score, index, found
-    columns = {c.key: c for c in COLUMNS[kind]}
     required = [c for c in COLUMNS[kind] if c.required]
     if best_index is None or best < 1:
         names = "、".join(c.heading for c in required)
@@ -342,7 +341,6 @@ def _with_header(raw_rows, kind: str, fmt: str, encoding: str | None, delimiter:
                                field="file")
     ignored = [h for i, h in enumerate(header) if h and i not in found and i not in by_key.values()
                and normalise_heading(h) not in (REASON_HEADING, ROW_HEADING)]
-    del columns
 
     def data_rows():
         count = 0

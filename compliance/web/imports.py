@@ -36,6 +36,7 @@ SHOWN = 1000
 KEEP_HOURS = 24
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 _PERMISSION = {"enterprises": Permission.REGISTER_ENTERPRISE, "cases": Permission.OPEN_CASE}
+ENCODINGS = {"utf-8-sig": "UTF-8（带BOM）", "utf-8": "UTF-8", "gb18030": "GBK/GB 18030", "utf-16": "UTF-16"}
 GONE = "该上传不存在、已过期或已经导入过（每次上传只能导入一次）。请重新上传文件。"
 
 
@@ -127,6 +128,7 @@ def _save_bad_rows(token: str, report, meta: dict) -> None:
 def _page(kind: str, *, error: str | None = None, status: int = 200, **context):
     limits = settings(current_app.config)
     return render_template("imports/index.html", kind=kind, kinds=KIND_LABELS, modes=MODES, error=error,
+                           encodings=ENCODINGS,
                            columns=COLUMNS[kind], max_mb=limits["max_bytes"] // (1024 * 1024),
                            max_rows=limits["max_rows"], shown=SHOWN, **context), status
 
