@@ -40,6 +40,8 @@ MAX_ROWS = 100_000
 MAX_CELL = 2000
 #: Columns read per row; anything to the right is ignored.
 MAX_COLUMNS = 60
+#: A heading is read up to this many characters.
+MAX_HEADING = 100
 #: The header is looked for in the first rows only.
 HEADER_SCAN = 20
 #: An XLSX whose parts unpack to more than this is refused before reading (a "zip bomb").
@@ -310,27 +312,28 @@ def _with_header(raw_rows, kind: str, fmt: str, encoding: str | None, delimiter:
         raise ValidationFailed(f"找不到表头：前{HEADER_SCAN}行中没有{KIND_LABELS[kind]}导入模板的列名（至少须有"
                                f"{names}）。请下载模板对照填写", field="file")
     header_number, header_cells = head[best_index]
-    header = [_cell_text(c) for c in header_cells[:MAX_COLUMNS]]
+    header = [_cell_text(c)[:MAX_HEADING] for c in header_cells[:MAX_COLUMNS]]
     found = dict(best_known)
-    # Two-row headers: a column the header row leaves empty takes the known name just above it (merged down).
+    # Two-row headers: a column the header row leaves empty (or names with a group heading merged across) takes
+    # the known name just above it (merged down) …
     for above in range(best_index - 1, max(best_index - 3, -1), -1):
         for i, key in known(head[above][1]).items():
-            if key not in found.values() and (i >= len(header) or not header[i]):
+            if key not in found.values() and i not in found:
                 found[i] = key
                 while len(header) <= i:
                     header.append("")
-                header[i] = _cell_text(head[above][1][i])
+                header[i] = _cell_text(head[above][1][i])[:MAX_HEADING]
     data_from = best_index + 1
-    # … and a header row chosen above its second row (most names merged down): the row below fills the gaps.
+    # … or, when the upper row was chosen (most names merged down), the known name just below it.
     if data_from < len(head):
         below = {i: key for i, key in known(head[data_from][1]).items()
-                 if key not in found.values() and (i >= len(header) or not header[i])}
+                 if key not in found.values() and i not in found}
         if below:
             for i, key in below.items():
                 found[i] = key
                 while len(header) <= i:
                     header.append("")
-                header[i] = _cell_text(head[data_from][1][i])
+                header[i] = _cell_text(head[data_from][1][i])[:MAX_HEADING]
             data_from += 1
     by_key: dict[str, int] = {}
     for i in sorted(found):

@@ -367,3 +367,20 @@ def test_the_step_after_an_imported_case_works_as_after_open_case(session, super
     result = fire_trigger(session, case_id, "record_visit", VISIT, actor=supervisor, now=now)
     assert result.event.seq == 2
     assert replay_case(session, case_id) == stored_replay(session, session.get(Case, case_id))
+
+
+def test_a_two_row_header_read_from_its_upper_row_takes_the_lower_rows_names(session, supervisor, rows, now):
+    """Most headings merged down over both rows, one group heading (所在地) merged across 所在区 and 街道/乡镇."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["统一社会信用代码", "企业名称", "所在地", None, "地址"])
+    ws.append([None, None, "所在区", "街道/乡镇", None])
+    for cell in ("A1:A2", "B1:B2", "C1:D1", "E1:E2"):
+        ws.merge_cells(cell)
+    for row in rows[:5]:
+        ws.append(row[:5])
+    out = io.BytesIO()
+    wb.save(out)
+    report = run(session, supervisor, out.getvalue(), now, filename="x.xlsx")
+    assert (report.header_row, report.rows, report.good, report.bad) == (1, 5, 5, [])
+    assert report.header == ["统一社会信用代码", "企业名称", "所在区", "街道/乡镇", "地址"]
