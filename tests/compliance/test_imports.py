@@ -384,3 +384,23 @@ def test_a_two_row_header_read_from_its_upper_row_takes_the_lower_rows_names(ses
     report = run(session, supervisor, out.getvalue(), now, filename="x.xlsx")
     assert (report.header_row, report.rows, report.good, report.bad) == (1, 5, 5, [])
     assert report.header == ["统一社会信用代码", "企业名称", "所在区", "街道/乡镇", "地址"]
+
+
+def test_districts_and_streets_as_people_write_them(session, supervisor, make_user, jurisdiction, now):
+    from compliance.models import JurisdictionLevel
+    from compliance.seed import add_jurisdiction
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    street = add_jurisdiction(session, code=f"T{uuid.uuid4().hex[:10]}", name="望京街道",
+                              level=JurisdictionLevel.STREET, parent=chaoyang, federation_name="望京街道总工会",
+                              issuer_code="京朝望工监")
+    district_user = make_user(jurisdiction=chaoyang)
+    table = [HEADER, [code(), "甲有限公司", "北京市朝阳区", "望京", "", "", "", ""],
+             [code(), "乙有限公司", "朝阳", "望京街道", "", "", "", ""],
+             [code(), "丙有限公司", " 朝阳区 ", "", "", "", "", ""],
+             [code(), "丁有限公司", "经开区", "", "", "", "", ""]]
+    report = run(session, district_user, csv_bytes(table), now, dry_run=False, mode="good-rows")
+    assert report.imported == 3 and [(b.row, b.reason) for b in report.bad] == [
+        (5, "不在您的管辖范围内（北京经济技术开发区）")]
+    places = dict(session.execute(select(Enterprise.name, Enterprise.jurisdiction_id)
+                                  .where(Enterprise.name.in_(["甲有限公司", "乙有限公司", "丙有限公司"]))).all())
+    assert places == {"甲有限公司": street.id, "乙有限公司": street.id, "丙有限公司": chaoyang.id}
