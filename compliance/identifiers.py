@@ -10,6 +10,7 @@ _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 #: (python-stdnum rejects A, N and Y, which is why we do not use it).
 _AUTHORITIES = set("123456789ANY")
 _WHITESPACE = re.compile(r"[\s\u3000-]+")
+_FULL_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF5B)}
 
 
 class InvalidIdentifier(ValueError):
@@ -28,7 +29,7 @@ def normalize_uscc(raw: str) -> str:
         raise InvalidIdentifier("统一社会信用代码不能为空")
     code = _WHITESPACE.sub("", str(raw)).upper()
     # Full-width digits and letters are common in pasted text.
-    code = code.translate({cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF5B)})
+    code = code.translate(_FULL_WIDTH)
     if len(code) != 18:
         raise InvalidIdentifier(f"统一社会信用代码应为18位，“{code}”为{len(code)}位")
     bad = sorted({c for c in code if c not in USCC_ALPHABET})

@@ -171,6 +171,9 @@ def register_more_commands() -> None:
     main.add_command(scheduler.run_job_command)
     from compliance.cli import tokens
     main.add_command(tokens.tokens_group)
+    from compliance.cli import imports
+    main.add_command(imports.import_group)
+    main.add_command(imports.export_group)
 
 
 register_more_commands()

@@ -84,7 +84,8 @@ def _text(field: str, raw: Any) -> str:
     value = (raw or "").strip()
     if len(value) > limit:
         raise ValidationFailed(f"{label}不能超过{limit}个字符（现有{len(value)}个）", field=field)
-    bad = sorted({c for c in value if unicodedata.category(c) in _FORBIDDEN})
+    # isprintable() is False for every forbidden category (and for spaces other than " "): a quick pass first.
+    bad = [] if value.isprintable() else sorted({c for c in value if unicodedata.category(c) in _FORBIDDEN})
     if bad:
         codes = "、".join(f"U+{ord(c):04X}" for c in bad)
         raise ValidationFailed(f"{label}含有无法显示的控制字符或换行（{codes}），请删除后重新填写", field=field)

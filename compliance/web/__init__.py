@@ -50,9 +50,9 @@ class IdConverter(BaseConverter):
 
 def register(app: Flask) -> None:
     """Blueprints, handlers, headers and filters, in the order a request meets them."""
-    from compliance.web import admin, auth, cases, casework, evidence, notices, reminders, tokens
+    from compliance.web import admin, auth, cases, casework, evidence, imports, notices, reminders, tokens
     app.url_map.converters["id"] = IdConverter
-    for module in (auth, cases, casework, notices, evidence, admin, reminders, tokens):
+    for module in (auth, cases, casework, notices, evidence, admin, reminders, tokens, imports):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
@@ -124,7 +124,7 @@ def handle_http_error(exc: HTTPException):
         return _error_response(400, "表单已过期或来源无效（安全校验未通过）。请刷新页面后重新提交，未保存任何更改。",
                                title="表单已过期", code="csrf")
     if status == 413:
-        limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        limit = (request.max_content_length or 0) // (1024 * 1024)   # the app's, or this route's own
         return _error_response(413, f"文件过大：上传上限为 {limit} MB，未保存任何内容", code="too_large")
     title, message = ERROR_PAGES.get(status, (f"错误 {status}", "请求无法完成。"))
     body, status = _error_response(status, message, title=title)

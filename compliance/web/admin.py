@@ -392,6 +392,7 @@ ACTIONS = {
     "user.deactivated": "停用账号", "user.password_reset": "重置密码", "user.password_changed": "修改密码",
     "user.signed_out_everywhere": "退出全部登录", "login.locked": "登录锁定", "login.unlocked": "解除锁定",
     "issuer.letterhead_changed": "修改文书抬头",
+    "import.enterprises": "批量导入企业", "import.cases": "批量导入案件",
 }
 
 #: Chinese names of what the audit details hold (account fields, letterhead items, lock facts).
@@ -399,6 +400,8 @@ DETAIL_LABELS = {
     "login": "用户名", "name": "姓名", "email": "电子邮箱", "supervisor_number": "监督员证号", "roles": "角色",
     "jurisdiction": "辖区", "jurisdiction_name": "辖区", "sessions_ended": "退出的登录", "scope": "限制对象",
     "key": "账号或地址", "failures": "失败次数", "locked_until": "锁定至", "issuer": "发文机关",
+    "filename": "文件", "sha256": "文件SHA-256", "mode": "导入方式", "rows": "读取行数", "imported": "导入条数",
+    "bad_rows": "有误行数",
     **{key: label for key, label, _limit in LETTERHEAD_FIELDS},
 }
 _SCOPES = {"account": "账号", "address": "网络地址"}

@@ -432,4 +432,5 @@ def test_script_in_a_name_is_escaped_on_the_list_and_the_audit(admin_client, ses
 def test_audit_names_every_action_in_chinese():
     from compliance.web.admin import ACTIONS
     assert set(ACTIONS.values()) == {"创建账号", "修改账号", "启用账号", "停用账号", "重置密码", "修改密码",
-                                     "退出全部登录", "登录锁定", "解除锁定", "修改文书抬头"}
+                                     "退出全部登录", "登录锁定", "解除锁定", "修改文书抬头", "批量导入企业",
+                                     "批量导入案件"}

@@ -46,7 +46,11 @@ ALLOWED = {
     "create_token": {Role.ADMIN},
     "list_tokens": {Role.ADMIN},
     "revoke_token": {Role.ADMIN},
+    "import_enterprises": {Role.SUPERVISOR},
+    "import_cases": {Role.SUPERVISOR},
 }
+#: Imports check the scope row by row: out of scope, every row comes back refused and nothing is written.
+ROW_SCOPED = {"import_enterprises", "import_cases"}
 #: The national calendar: city-level admins only, whatever "scope" means for the others.
 CITY_ADMIN_ONLY = {"enter_holiday_year"}
 
@@ -87,7 +91,18 @@ def _calls(session, world, now, store):
     from compliance.identifiers import uscc_check_char
     from compliance.operations import assignments, attachments, enterprises
     body = "91110105MA0MTR4X7"
+    from compliance.operations.imports import import_file
+    street = w["street"]
+    code = "91110105MA0MTR4Y9" + uscc_check_char("91110105MA0MTR4Y9")
+    enterprise_file = (f"统一社会信用代码,企业名称,所在区,街道/乡镇\n"
+                       f"{code},北京矩阵导入有限公司,{street.parent.name},{street.name}\n")
+    case_file = f"统一社会信用代码,违法情形\n{w['enterprise'].identifier},不缴费\n"
     return {
+        "import_enterprises": lambda actor: import_file(session, actor=actor, kind="enterprises",
+                                                        data=enterprise_file.encode(), mode="good-rows",
+                                                        dry_run=False, now=now),
+        "import_cases": lambda actor: import_file(session, actor=actor, kind="cases", data=case_file.encode(),
+                                                  mode="good-rows", dry_run=False, now=now),
         "register_enterprise": lambda actor: enterprises.register_enterprise(
             session, actor=actor, uscc=body + uscc_check_char(body), name="北京矩阵测试有限公司",
             jurisdiction=w["street"], now=now),
@@ -171,7 +186,14 @@ def test_operation_matrix(session, world, make_user, store, now, operation, role
         call(actor)       # must not raise: in scope with the right role, the step itself is valid here
         savepoint.rollback()
         return
-    expected = NotFound if (where == "out_of_scope" and operation not in CITY_ADMIN_ONLY) else Forbidden
+    if operation in ROW_SCOPED and role in ALLOWED[operation] and where == "out_of_scope":
+        report = call(actor)
+        savepoint.rollback()
+        assert report.imported == 0 and report.bad and all("不在您的管辖范围内" in b.reason for b in report.bad)
+        assert database_state(session, store.root) == before
+        return
+    # A row-scoped import names no jurisdiction before it reads its rows: a role that may not import is refused first.
+    expected = NotFound if (where == "out_of_scope" and operation not in CITY_ADMIN_ONLY | ROW_SCOPED) else Forbidden
     with pytest.raises(expected) as refusal:
         call(actor)
     savepoint.rollback()
