@@ -138,7 +138,7 @@ class CaseFile:
         """The due date of the case's latest deadline of this rule (one the step starts, first)."""
         for d in reversed(self.started):
             if d.rule_key == rule_key:
-                return d.due_on.isoformat()
+                return d.due_on.isoformat() if d.due_on else None   # None: awaiting service (待送达)
         if rule_key not in self._dues:
             raise LookupError(f"the case file was not read for {rule_key!r} deadlines (see snapshots._EARLIER)")
         due = self._dues[rule_key]

@@ -26,43 +26,81 @@ TODAY = date(2026, 6, 15)  # a Monday, a working day
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 ALL_TRIGGERS = [
-    "record_visit", "issue_opinion", "record_reply", "record_refusal", "issue_recommendation", "demand_payment",
-    "apply_payment_order", "request_listing", "record_listing", "rectify", "withdraw", "repair_credit",
+    "record_visit", "record_obstruction", "record_bargaining_request", "record_bargaining_answer", "issue_opinion",
+    "record_reply", "record_refusal", "issue_recommendation", "record_decision", "record_correction_order",
+    "demand_payment", "apply_payment_order", "record_court_acceptance", "record_payment_order_issued",
+    "record_payment_order_served", "record_payment_objection", "apply_enforcement", "request_listing",
+    "record_listing", "rectify", "withdraw", "repair_credit",
 ]
 SUBSETS = [frozenset(c) for n in (1, 2, 3) for c in itertools.combinations(list(Violation), n)]
 
 # Facts in four variants, so that every time-based guard is met in one and unmet in another:
-#   ripe      every date long past: reply and payment periods lapsed, credit-repair wait served, listed
-#   pending   periods still running, no refusal, no visit on file, listed but the wait not served
-#   refused   periods still running, but the enterprise refused after the letter; visit on file
-#   unlisted  as ripe, but never listed: a rectified case is then closed
+#   ripe      every date long past: visit, reply, payment, correction periods lapsed, the bargaining request
+#             unanswered past its 20 days, the debtor's 15 days lapsed, listed long ago (repair wait served)
+#   pending   periods still running or awaiting service (待送达), no refusal, no visit, no obstruction on file,
+#             the 支付令 application filed only, listed recently (the wait not served)
+#   refused   periods running or awaiting service, but the enterprise refused after each letter; visit and
+#             obstruction on file; a bargaining request still within its 20 days; the court accepted
+#   unlisted  as ripe, but never listed (a rectified case is then closed); the 支付令 issued, not yet served
+_COMMON = dict(obstruction_on=date(2026, 1, 6))
 VARIANTS = {
-    "ripe": dict(visited_on=date(2026, 1, 5), opinion_issued_on=date(2026, 2, 2),
-                 opinion_reply_due=date(2026, 2, 17), payment_demanded_on=date(2026, 3, 2),
-                 payment_demand_due=date(2026, 3, 17), was_listed=True, rectified_on=date(2025, 6, 1)),
-    "pending": dict(visited_on=None, opinion_issued_on=date(2026, 6, 10), opinion_reply_due=date(2026, 6, 25),
-                    payment_demanded_on=date(2026, 6, 10), payment_demand_due=date(2026, 6, 25), was_listed=True,
+    "ripe": dict(_COMMON, visited_on=date(2026, 1, 5), visit_rectification_due=date(2026, 2, 4),
+                 opinion_issued_on=date(2026, 2, 2), opinion_reply_due=date(2026, 2, 17),
+                 payment_demanded_on=date(2026, 3, 2), payment_demand_due=date(2026, 3, 17),
+                 bargaining_received_on=date(2026, 1, 5), bargaining_answer_due=date(2026, 1, 26),
+                 correction_ordered_on=date(2026, 3, 2), correction_due=date(2026, 4, 1),
+                 court_filed_on=date(2026, 1, 5), court_accepted_on=date(2026, 1, 8),
+                 payment_order_issued_on=date(2026, 1, 15), payment_order_served_on=date(2026, 1, 20),
+                 payment_order_due=date(2026, 2, 4),
+                 was_listed=True, listed_on=date(2025, 1, 2), listing_seriousness="ordinary",
+                 rectified_on=date(2025, 6, 1)),
+    "pending": dict(visited_on=None, opinion_issued_on=date(2026, 6, 10), opinion_reply_due=None,
+                    payment_demanded_on=date(2026, 6, 10), payment_demand_due=date(2026, 6, 25),
+                    correction_ordered_on=date(2026, 6, 10), correction_due=date(2026, 7, 10),
+                    court_filed_on=date(2026, 6, 10),
+                    was_listed=True, listed_on=date(2026, 6, 1), listing_seriousness="ordinary",
                     rectified_on=date(2026, 6, 1)),
-    "refused": dict(visited_on=date(2026, 5, 6), opinion_issued_on=date(2026, 6, 10),
+    "refused": dict(_COMMON, visited_on=date(2026, 5, 6), opinion_issued_on=date(2026, 6, 10),
                     opinion_reply_due=date(2026, 6, 25), refused_on=date(2026, 6, 12),
-                    payment_demanded_on=date(2026, 6, 10), payment_demand_due=date(2026, 6, 25), was_listed=True,
+                    payment_demanded_on=date(2026, 6, 10), payment_demand_due=date(2026, 6, 25),
+                    bargaining_received_on=date(2026, 6, 1), bargaining_answer_due=date(2026, 6, 22),
+                    correction_ordered_on=date(2026, 6, 10), correction_due=date(2026, 7, 10),
+                    court_filed_on=date(2026, 6, 8), court_accepted_on=date(2026, 6, 9),
+                    was_listed=True, listed_on=date(2026, 6, 1), listing_seriousness="serious",
                     rectified_on=date(2026, 6, 1)),
-    "unlisted": dict(visited_on=date(2026, 1, 5), opinion_issued_on=date(2026, 2, 2),
-                     opinion_reply_due=date(2026, 2, 17), payment_demanded_on=date(2026, 3, 2),
-                     payment_demand_due=date(2026, 3, 17), was_listed=False, rectified_on=date(2025, 6, 1)),
+    "unlisted": dict(_COMMON, visited_on=date(2026, 1, 5), visit_rectification_due=date(2026, 2, 4),
+                     opinion_issued_on=date(2026, 2, 2), opinion_reply_due=date(2026, 2, 17),
+                     payment_demanded_on=date(2026, 3, 2), payment_demand_due=date(2026, 3, 17),
+                     bargaining_received_on=date(2026, 1, 5), bargaining_answer_due=date(2026, 1, 26),
+                     correction_ordered_on=date(2026, 3, 2), correction_due=date(2026, 4, 1),
+                     court_filed_on=date(2026, 1, 5), court_accepted_on=date(2026, 1, 8),
+                     payment_order_issued_on=date(2026, 1, 15),
+                     was_listed=False, rectified_on=date(2025, 6, 1)),
 }
 
 VALID_INPUTS = {
     "record_visit": {"visited_on": "2026-06-15", "findings": "职工43人，尚未建立工会", "supervisors": ["王芳", "李强"]},
+    "record_obstruction": {"observed_on": "2026-06-15", "facts": "企业负责人拒绝上级工会派员进入厂区指导建会"},
+    "record_bargaining_request": {"sent_on": "2026-06-10", "received_on": "2026-06-12"},
+    "record_bargaining_answer": {"answered_on": "2026-06-15", "summary": "企业书面同意于下月开始协商"},
     "issue_opinion": {},
     "record_reply": {"replied_on": TODAY, "summary": "企业书面答复：拟于下月召开职工大会筹建工会"},
     "record_refusal": {"refused_on": "2026-06-15", "summary": "企业负责人明确表示不予整改"},
     "issue_recommendation": {},
+    "record_decision": {"decided_on": "2026-06-15", "authority": "北京市朝阳区人力资源和社会保障局",
+                        "content": "决定责令该企业限期改正"},
+    "record_correction_order": {"ordered_on": "2026-06-15", "authority": "北京市朝阳区人民政府",
+                                "reference": "朝政责改〔2026〕5号", "correction_days": "30"},
     "demand_payment": {},
     "apply_payment_order": {},
-    "request_listing": {},
+    "record_court_acceptance": {"accepted_on": "2026-06-15", "court": "北京市朝阳区人民法院"},
+    "record_payment_order_issued": {"issued_on": "2026-06-15", "reference": "（2026）京0105民督12号"},
+    "record_payment_order_served": {"served_on": "2026-06-15"},
+    "record_payment_objection": {"objected_on": "2026-06-15", "summary": "债务人提出书面异议，法院裁定终结督促程序"},
+    "apply_enforcement": {"applied_on": "2026-06-15", "court": "北京市朝阳区人民法院"},
+    "request_listing": {"legal_basis": "《某地工会经费收缴管理规定》第十二条"},
     "record_listing": {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": "2026-06-15",
-                       "reference": "朝人社信〔2026〕3号"},
+                       "reference": "朝人社信〔2026〕3号", "seriousness": "一般"},
     "rectify": {"action_taken": "已召开职工大会，选举产生工会委员会", "rectified_on": "2026-06-15",
                 "attachment_ref": "evidence/2026/0613-election.pdf"},
     "withdraw": {"reason": "企业注销"},
@@ -75,7 +113,8 @@ def always(violations, variant):
     return True
 
 
-def visit_on_file(violations, variant):
+def visit_lapsed_or_refused(violations, variant):
+    # the visit letter says "逾期未整改的…提出监督意见": its period (from service) lapsed, or a refusal since
     return variant != "pending"
 
 
@@ -95,39 +134,66 @@ def obstruction_or_refused_bargaining(violations, variant):
     return NO_UNION in violations or NO_BARGAINING in violations
 
 
+def no_union(violations, variant):
+    return NO_UNION in violations
+
+
+def no_bargaining(violations, variant):
+    return NO_BARGAINING in violations
+
+
+def bargaining_request_unanswered(violations, variant):
+    return variant != "pending"
+
+
+def listing_ground_and_correction_refused(violations, variant):
+    # BJM 64: obstruction on file (not in "pending"); BJM 66: refused bargaining; and the order to correct
+    # was refused or its period lapsed (not in "pending")
+    return variant != "pending" and (NO_UNION in violations or NO_BARGAINING in violations)
+
+
 def listed_and_wait_served(violations, variant):
     return variant == "ripe"
 
 
+def court_stage(stage):
+    # ripe: served and lapsed (objection, enforcement); pending: filed (acceptance); refused: accepted
+    # (order issued); unlisted: order issued (service on the debtor)
+    ready = {"acceptance": ("pending",), "issued": ("refused",), "served": ("unlisted",),
+             "objection": ("ripe",), "enforcement": ("ripe",)}[stage]
+    return lambda violations, variant: variant in ready
+
+
+BEFORE_LISTING = (S.REGISTERED, S.VISITED, S.OPINION_ISSUED, S.RECOMMENDATION_ISSUED, S.ORDERED_TO_CORRECT)
+ACTIVE = [s for s in State if s.is_active]
+
 LADDER = {
     (S.REGISTERED, "record_visit"): (S.VISITED, always),
-    (S.VISITED, "issue_opinion"): (S.OPINION_ISSUED, visit_on_file),
+    **{(s, "record_obstruction"): (s, no_union) for s in BEFORE_LISTING},
+    **{(s, "record_bargaining_request"): (s, no_bargaining) for s in BEFORE_LISTING},
+    **{(s, "record_bargaining_answer"): (s, bargaining_request_unanswered) for s in BEFORE_LISTING},
+    (S.VISITED, "issue_opinion"): (S.OPINION_ISSUED, visit_lapsed_or_refused),
     (S.OPINION_ISSUED, "record_reply"): (S.OPINION_ISSUED, always),
+    (S.VISITED, "record_refusal"): (S.VISITED, always),
     (S.OPINION_ISSUED, "record_refusal"): (S.OPINION_ISSUED, always),
     (S.RECOMMENDATION_ISSUED, "record_refusal"): (S.RECOMMENDATION_ISSUED, always),
+    (S.ORDERED_TO_CORRECT, "record_refusal"): (S.ORDERED_TO_CORRECT, always),
     (S.PAYMENT_DEMANDED, "record_refusal"): (S.PAYMENT_DEMANDED, always),
     (S.OPINION_ISSUED, "issue_recommendation"): (S.RECOMMENDATION_ISSUED, reply_lapsed_or_refused),
+    (S.RECOMMENDATION_ISSUED, "record_decision"): (S.RECOMMENDATION_ISSUED, always),
+    (S.RECOMMENDATION_ISSUED, "record_correction_order"): (S.ORDERED_TO_CORRECT, obstruction_or_refused_bargaining),
     (S.RECOMMENDATION_ISSUED, "demand_payment"): (S.PAYMENT_DEMANDED, unpaid_funds),
     (S.PAYMENT_DEMANDED, "apply_payment_order"): (S.LITIGATION, unpaid_and_demand_lapsed_or_refused),
-    (S.RECOMMENDATION_ISSUED, "request_listing"): (S.LISTING_REQUESTED, obstruction_or_refused_bargaining),
+    (S.LITIGATION, "record_court_acceptance"): (S.LITIGATION, court_stage("acceptance")),
+    (S.LITIGATION, "record_payment_order_issued"): (S.LITIGATION, court_stage("issued")),
+    (S.LITIGATION, "record_payment_order_served"): (S.LITIGATION, court_stage("served")),
+    (S.LITIGATION, "record_payment_objection"): (S.LITIGATION, court_stage("objection")),
+    (S.LITIGATION, "apply_enforcement"): (S.LITIGATION, court_stage("enforcement")),
+    (S.ORDERED_TO_CORRECT, "request_listing"): (S.LISTING_REQUESTED, listing_ground_and_correction_refused),
     (S.LITIGATION, "request_listing"): (S.LISTING_REQUESTED, always),
     (S.LISTING_REQUESTED, "record_listing"): (S.LISTED, always),
-    (S.REGISTERED, "rectify"): (S.RECTIFIED, always),
-    (S.VISITED, "rectify"): (S.RECTIFIED, always),
-    (S.OPINION_ISSUED, "rectify"): (S.RECTIFIED, always),
-    (S.RECOMMENDATION_ISSUED, "rectify"): (S.RECTIFIED, always),
-    (S.PAYMENT_DEMANDED, "rectify"): (S.RECTIFIED, always),
-    (S.LITIGATION, "rectify"): (S.RECTIFIED, always),
-    (S.LISTING_REQUESTED, "rectify"): (S.RECTIFIED, always),
-    (S.LISTED, "rectify"): (S.RECTIFIED, always),
-    (S.REGISTERED, "withdraw"): (S.WITHDRAWN, always),
-    (S.VISITED, "withdraw"): (S.WITHDRAWN, always),
-    (S.OPINION_ISSUED, "withdraw"): (S.WITHDRAWN, always),
-    (S.RECOMMENDATION_ISSUED, "withdraw"): (S.WITHDRAWN, always),
-    (S.PAYMENT_DEMANDED, "withdraw"): (S.WITHDRAWN, always),
-    (S.LITIGATION, "withdraw"): (S.WITHDRAWN, always),
-    (S.LISTING_REQUESTED, "withdraw"): (S.WITHDRAWN, always),
-    (S.LISTED, "withdraw"): (S.WITHDRAWN, always),
+    **{(s, "rectify"): (S.RECTIFIED, always) for s in ACTIVE},
+    **{(s, "withdraw"): (S.WITHDRAWN, always) for s in ACTIVE},
     (S.RECTIFIED, "repair_credit"): (S.CREDIT_REPAIRED, listed_and_wait_served),
 }
 
