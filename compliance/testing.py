@@ -112,6 +112,23 @@ def issue_drafts(session: Session, case_id: int, *, approver: User, now: dt.date
     return drafts
 
 
+def serve_issued(session: Session, case_id: int, *, actor: User, served_on: dt.date, now: dt.datetime,
+                 method: str = "direct") -> list:
+    """Record the service of every issued, not yet served notice of a case (served by `actor` on served_on)."""
+    from sqlalchemy import select
+
+    from compliance.models import Notice
+    from compliance.operations.service import current_service, record_service
+    issued = session.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status == "issued")
+                             .order_by(Notice.id)).all()
+    done = []
+    for notice in issued:
+        if current_service(session, notice.id) is None:
+            done.append(record_service(session, notice.id, actor=actor, now=now, method=method, served_on=served_on,
+                                       served_by=actor, tracking_number="1234567890" if method == "mail" else None))
+    return done
+
+
 def new_enterprise(session: Session, jurisdiction: Jurisdiction, name: str, **kw) -> Enterprise:
     """An enterprise with a fresh, valid 统一社会信用代码 (made up) unless one is given."""
     if "uscc" not in kw:

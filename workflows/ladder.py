@@ -302,7 +302,16 @@ def order_issued(case: _Case) -> bool:
     return case.facts.payment_order_issued_on is not None and case.facts.payment_order_served_on is None
 
 
-@_guard("支付令已送达", "尚未记录支付令送达债务人，或已记录债务人的异议")
+def _served_pending(case: _Case) -> str:
+    f = case.facts
+    if f.payment_order_served_on is None:
+        return "尚未记录支付令送达债务人的日期；债务人的十五日自其收到支付令之日起算（民事诉讼法第二百二十七条第二款）"
+    if f.payment_objected_on is not None:
+        return "已记录债务人的书面异议：支付令失效，转入诉讼程序（民事诉讼法第二百二十八条）"
+    return "已记录申请强制执行"
+
+
+@_guard("支付令已送达", _served_pending)
 def order_served(case: _Case) -> bool:
     f = case.facts
     return f.payment_order_served_on is not None and f.payment_objected_on is None and f.enforcement_applied_on is None

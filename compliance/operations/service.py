@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from compliance.access import Permission, in_scope, permissions, require
 from compliance.clock import business_date
 from compliance.errors import NotAllowed, NotFound, ValidationFailed
-from compliance.models import (Attachment, Case, CaseEvent, Deadline, DeadlineStatus, Jurisdiction, Notice,
-                               NoticeService, NoticeStatus, ServiceMethod, User)
+from compliance.models import (Attachment, Case, CaseEvent, Deadline, DeadlineStatus, Notice, NoticeService,
+                               NoticeStatus, ServiceMethod, User)
 from compliance.operations.cases import next_event_seq, set_started
 from compliance.snapshots import plain
 from workflows.issuing import RESTARTS, restart_keys, start_on_service
@@ -83,8 +83,9 @@ def _lock(session: Session, notice_id: int) -> tuple[Notice, Case]:
 
 def _check(session: Session, notice: Notice, case: Case, *, actor: User, now: dt.datetime, method, served_on,
            served_by: User | None, tracking_number, proof_attachment_id, recipient, note) -> dict:
-    require(actor, Permission.WORK_CASE, case.jurisdiction, session.get(Jurisdiction, notice.issuer_id),
-            absent=f"文书 {notice.id} 不存在")
+    # Whoever works the case records how its letters reached the addressee (a district's letter is often handed
+    # over by the street's supervisors): the case's scope decides, as for every step of the case.
+    require(actor, Permission.WORK_CASE, case.jurisdiction, absent=f"文书 {notice.id} 不存在")
     if notice.status != NoticeStatus.ISSUED.value:
         raise NotAllowed(f"只能记录已签发文书的送达，该文书{NoticeStatus(notice.status).label}")
     method = _method(method)
