@@ -80,15 +80,18 @@ def complete_letterheads(session: Session) -> None:
 CLIMB_DAY = "2026-11-24"
 UNPAID_FUNDS_CLIMB = [
     ("record_visit", {"visited_on": CLIMB_DAY, "findings": "职工120人，未建会，未缴纳工会经费", "supervisors": ["王芳", "李强"]}),
+    # the visit letter's period runs from its service: the refusal lets the opinion go out the same day
+    ("record_refusal", {"refused_on": CLIMB_DAY, "summary": "企业拒绝整改"}),
     ("issue_opinion", {}),
     ("record_refusal", {"refused_on": CLIMB_DAY, "summary": "企业拒绝整改"}),
     ("issue_recommendation", {}),
     ("demand_payment", {}),
     ("record_refusal", {"refused_on": CLIMB_DAY, "summary": "企业拒绝缴纳"}),
     ("apply_payment_order", {}),
-    ("request_listing", {}),
+    # no listing article for unpaid funds in BJM: the user states the basis
+    ("request_listing", {"legal_basis": "《北京市工会经费收缴管理办法》第十二条（示例）"}),
     ("record_listing", {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": CLIMB_DAY,
-                        "reference": "朝人社信〔2026〕3号"}),
+                        "reference": "朝人社信〔2026〕3号", "seriousness": "一般"}),
 ]
 
 #: What a supervisor completes on drafts the case file cannot fill by itself.
@@ -110,6 +113,14 @@ def issue_drafts(session: Session, case_id: int, *, approver: User, now: dt.date
         approve_notice(session, notice.id, approver=approver, now=now)
         issue_notice(session, notice.id, actor=approver, now=now, store=store, public_base=public_base)
     return drafts
+
+
+def refuse_after_visit(session: Session, case_id: int, *, actor: User, now: dt.datetime):
+    """The enterprise refuses to rectify after the visit (recorded on now's business day): the opinion may then go
+    out although the visit letter's period, which runs from its service, has not started or lapsed."""
+    from compliance.operations.cases import fire_trigger
+    return fire_trigger(session, case_id, "record_refusal", {"refused_on": now, "summary": "企业负责人表示拒绝整改"},
+                        actor=actor, now=now)
 
 
 def serve_issued(session: Session, case_id: int, *, actor: User, served_on: dt.date, now: dt.datetime,
@@ -155,6 +166,7 @@ def approved_letters(session: Session, *, jurisdiction: Jurisdiction, drafter: U
         case = open_case(session, enterprise=enterprise, violations=["no_union"], opened_by=drafter, now=now)
         notices = fire_trigger(session, case.id, "record_visit", VISIT, actor=drafter, now=now).notices
         if up_to == "issue_opinion":
+            refuse_after_visit(session, case.id, actor=drafter, now=now)  # the visit letter's period has not run
             notices = fire_trigger(session, case.id, "issue_opinion", {}, actor=drafter, now=now).notices
         [notice] = notices
         approve_notice(session, notice.id, approver=approver, now=now)

@@ -21,7 +21,7 @@ from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Role
 from compliance.operations.assignments import assign_supervisors
 from compliance.operations.cases import fire_trigger
 from compliance.operations.enterprises import register_enterprise
-from compliance.testing import VISIT
+from compliance.testing import VISIT, refuse_after_visit
 from tests.compliance.test_authorization import database_state
 from workflows.states import TRIGGERS, State
 
@@ -368,6 +368,7 @@ def test_a_refused_step_shows_the_guards_reason(web, session, store, make_case, 
     case = make_case(violations=("no_union",))
     fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
     send_letters(case.id, now)
+    refuse_after_visit(session, case.id, actor=supervisor, now=now)  # the visit letter's period has not run
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now)
     send_letters(case.id, now)
     fire_trigger(session, case.id, "record_refusal", {"refused_on": "2026-11-24", "summary": "拒绝"}, actor=supervisor,
@@ -481,6 +482,7 @@ def test_the_trail_speaks_chinese(web, session, make_case, supervisor, approver,
     fire_trigger(session, case.id, "record_visit", {**VISIT, "rectification_days": 20}, actor=supervisor, now=now,
                  reason="第一次走访")
     send_letters(case.id, now)
+    refuse_after_visit(session, case.id, actor=supervisor, now=now)  # the visit letter's period has not run
     [opinion] = fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now).notices
     update_draft(session, opinion.id, {"findings": ["职工186人，未建会。"]}, actor=supervisor, now=now)
     return_notice(session, opinion.id, approver=approver, reason="请写明职工人数的来源", now=now)

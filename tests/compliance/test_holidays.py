@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from compliance.testing import refuse_after_visit
 from compliance.cli import main
 from compliance.errors import NotAllowed, ValidationFailed
 from compliance.models import Case, Deadline, HolidayOverrideRow, HolidayYear
@@ -67,6 +68,7 @@ def opinion_case(session, make_case, supervisor, send_letters):
                                                     "supervisors": ["王芳", "李强"]},
                  actor=supervisor, now=beijing("2026-12-01"))
     # 00:30 in Beijing is still 19 December in UTC: the business date must be the Beijing one.
+    refuse_after_visit(session, case.id, actor=supervisor, now=beijing("2026-12-20", 0, 30))
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=beijing("2026-12-20", 0, 30))
     send_letters(case.id, beijing("2026-12-20", 0, 30))   # approved and issued the same night
     return case
@@ -245,6 +247,7 @@ def test_a_superseded_provisional_deadline_is_recomputed_too(session, make_case,
     fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-12-10", "findings": "职工52人，尚未建立工会",
                                                     "supervisors": ["王芳", "李强"]},
                  actor=supervisor, now=beijing("2026-12-10"))
+    refuse_after_visit(session, case.id, actor=supervisor, now=beijing("2026-12-20"))
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=beijing("2026-12-20"))
     [visit] = [d for d in case_deadlines(session, case.id) if d.rule_key == "visit_rectification"]
     # 2026-12-10 + 30 days = Saturday 2027-01-09: on weekends only that moves to Monday 2027-01-11.

@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from compliance.testing import refuse_after_visit
 from compliance.documents import DocumentStore
 from compliance.errors import Forbidden, NotAllowed, NotFound, ValidationFailed
 from compliance.models import Notice, Role, SequenceCounter
@@ -30,6 +31,7 @@ def opinion_draft(session, make_case, make_enterprise, supervisor, now):
         case = make_case(enterprise=make_enterprise(name=name))
         fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-11-20", "findings": "职工120人，未建立工会。",
                                                         "supervisors": ["王芳", "李强"]}, actor=supervisor, now=now)
+        refuse_after_visit(session, case.id, actor=supervisor, now=now)  # the visit letter's period has not run
         result = fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now)
         [notice] = result.notices
         return notice
@@ -224,6 +226,7 @@ def test_the_reply_period_runs_from_the_day_the_letter_is_issued(session, make_c
                                                     "supervisors": ["王芳", "李强"]},
                  actor=supervisor, now=dt.datetime(2026, 11, 3, 9, tzinfo=beijing))
     drafted = dt.datetime(2026, 11, 16, 9, tzinfo=beijing)          # Monday: the step drafts the letter
+    refuse_after_visit(session, case.id, actor=supervisor, now=drafted)  # the visit letter's period has not run
     [notice] = fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=drafted).notices
     assert case.opinion_reply_due == dt.date(2026, 12, 1)             # provisional: 16 Nov + 15
     approve_notice(session, notice.id, approver=approver, now=drafted)
@@ -390,7 +393,7 @@ def test_a_group_filled_in_part_is_refused_at_approval_not_at_issue(session, mak
                                                                    send_letters, now):
     from compliance.testing import UNPAID_FUNDS_CLIMB
     case = make_case(violations=("no_union", "unpaid_funds"))
-    for trigger, inputs in UNPAID_FUNDS_CLIMB[:8]:
+    for trigger, inputs in UNPAID_FUNDS_CLIMB[:9]:
         result = fire_trigger(session, case.id, trigger, inputs, actor=supervisor, now=now)
         if trigger != "request_listing":
             send_letters(case.id, now)

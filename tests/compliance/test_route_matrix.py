@@ -13,7 +13,7 @@ from sqlalchemy import select
 from compliance.models import Jurisdiction, Notice, Role
 from compliance.operations.attachments import attach_evidence
 from compliance.operations.cases import fire_trigger, open_case
-from compliance.testing import VISIT, issue_drafts
+from compliance.testing import VISIT, issue_drafts, refuse_after_visit
 from tests.compliance.test_authorization import database_state
 
 PASSWORD = "correct horse battery"
@@ -71,6 +71,7 @@ def targets(session, make_user, make_enterprise, supervisor, approver, store, no
                          opened_by=who, supervisors=[who], now=now)
         fire_trigger(session, case.id, "record_visit", VISIT, actor=who, now=now)
         issue_drafts(session, case.id, approver=chair, now=now, store=store)
+        refuse_after_visit(session, case.id, actor=who, now=now)  # the visit letter's period has not run
         [draft] = fire_trigger(session, case.id, "issue_opinion", {}, actor=who, now=now).notices
         issued = session.scalars(select(Notice).where(Notice.case_id == case.id, Notice.status == "issued")).one()
         evidence = attach_evidence(session, case.id, data=b"%PDF-1.4\n%%EOF\n", filename=f"{place.code}.pdf",
