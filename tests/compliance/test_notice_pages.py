@@ -204,15 +204,15 @@ def test_arrears_rows_are_edited_as_rows(app, session, make_case, supervisor, se
 
 def test_submitting_with_facts_missing_is_refused_listing_them(app, session, opinion, supervisor, now):
     draft = opinion()
-    update_draft(session, draft.id, {"findings": [], "reply_due": None}, actor=supervisor, now=now)
+    update_draft(session, draft.id, {"findings": [], "addressee.name": ""}, actor=supervisor, now=now)
     session.commit()
     before = state(session, draft.id)
     client = signed_in(app, supervisor)
     page = text(client.get(f"/notices/{draft.id}/edit"))
-    assert "审批前还须填写" in page and "查明的事实" in page and "书面答复期限" in page
+    assert "审批前还须填写" in page and "查明的事实" in page and "收文单位" in page
     res = client.post(f"/notices/{draft.id}/submit", data={"version": str(before[0])})
     assert res.status_code == 422
-    assert "还缺少：查明的事实、书面答复期限" in text(res)
+    assert "还缺少：收文单位、查明的事实" in text(res)
     assert state(session, draft.id) == before
 
 
