@@ -123,6 +123,25 @@ def refuse_after_visit(session: Session, case_id: int, *, actor: User, now: dt.d
                         actor=actor, now=now)
 
 
+def start_visit_period(session: Session, case, served_on: dt.date) -> None:
+    """Test shortcut for list and dashboard tests: the visit letter's period runs as if the letter had been served
+    on served_on, without drafting, approving and issuing it (the notice stays a draft; replay_case would not
+    reproduce this case: tests of the ladder use serve_issued)."""
+    from sqlalchemy import select
+
+    from compliance.models import Deadline
+    from compliance.operations.cases import set_started
+    from compliance.policy import load_policy
+    from workflows.issuing import start_on_service
+    row = session.scalars(select(Deadline).where(Deadline.case_id == case.id,
+                                                 Deadline.rule_key == "visit_rectification",
+                                                 Deadline.status == "awaiting_service")).one()
+    facts, due = start_on_service(case.facts(), "visit", served_on, row.rule(), load_policy(session).calendar)
+    case.apply_facts(facts)
+    set_started(row, due)
+    session.flush()
+
+
 def serve_issued(session: Session, case_id: int, *, actor: User, served_on: dt.date, now: dt.datetime,
                  method: str = "direct") -> list:
     """Record the service of every issued, not yet served notice of a case (served by `actor` on served_on)."""
