@@ -152,7 +152,7 @@ def _credit_repair_due(case: _Case) -> DueDate | None:
 
 
 def _awaiting(what: str) -> str:
-    return f"{what}尚未记录送达日期（待送达）：期限自企业收到之日起算，请先在文书页记录送达"
+    return f"{what}尚未送达（待送达）：期限自企业收到之日起算，请在文书签发后于文书页记录送达日期"
 
 
 def _visit_pending(case: _Case) -> str:

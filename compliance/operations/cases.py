@@ -253,17 +253,17 @@ def _reads_query(reads: _Reads):
 
 def _step(session: Session, case: Case, trigger: str, inputs: Mapping[str, Any], today: dt.date,
           policy: Policy, *, issued: frozenset[str] | None = None) -> Step:
-    """The pure step, refused in the order a supervisor reads it: an unsent letter the step answers (until it is
-    issued, no period of it runs: its reply period waits for service), the ladder's reason, then the inputs (as
-    case_options() reports it). issued: the letters already read (None: read them if needed)."""
+    """The pure step, refused in the order a supervisor reads it: the ladder's reason, an unsent letter, then
+    the inputs (as options() reports it). issued: the letters already read (None: read them if needed)."""
     facts = case.facts()
-    _require_letter(session, case, trigger, issued)
     try:
         step = ladder.fire(facts, trigger, inputs, today, policy)
     except ladder.TransitionRefused as exc:
         raise NotAllowed(exc.reason, trigger=trigger, state=facts.state.value) from None
     except ladder.InvalidInput as exc:
+        _require_letter(session, case, trigger, issued)
         raise ValidationFailed(exc.message, field=exc.field) from None
+    _require_letter(session, case, trigger, issued)
     return step
 
 
@@ -350,7 +350,7 @@ def case_options(session: Session, case: Case, *, now: dt.datetime, policy: Poli
     issued = None
     out = []
     for o in options:
-        if (case.state_enum, o.trigger) in REQUIRES_ISSUED:
+        if o.allowed:
             issued = issued if issued is not None else issued_letter_types(session, case.id)
             needed = letter_missing(case.state_enum, o.trigger, issued)
             if needed is not None:

@@ -278,9 +278,10 @@ def test_escalation_waits_for_the_letter(session, make_case, supervisor, send_le
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=at("2026-02-02"))
     late = at("2026-04-01")   # the reply period counted from the draft would long have lapsed
     opts = {o.trigger: o for o in case_options(session, case, now=late)}
-    assert not opts["issue_recommendation"].allowed and "工会劳动法律监督意见书尚未签发" in opts["issue_recommendation"].reason
+    # unsent, the letter is not served: its reply period has not started (待送达)
+    assert not opts["issue_recommendation"].allowed and "监督意见书尚未送达（待送达）" in opts["issue_recommendation"].reason
     before = snapshot(session, case.id)
-    with pytest.raises(NotAllowed, match="工会劳动法律监督意见书尚未签发"):
+    with pytest.raises(NotAllowed, match="监督意见书尚未送达"):
         fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=late)
     assert snapshot(session, case.id) == before
     send_letters(case.id, late)   # the opinion goes out on 1 April: its reply period waits for its service
