@@ -727,5 +727,8 @@ def fire(facts: CaseFacts, trigger: str, inputs: Mapping[str, Any] | None, today
         closes = ()  # a refusal ends no deadline: the next stage waits for it to lapse or uses the refusal
     else:
         closes = tuple((key, "superseded") for key in open_)
+        lapsed = facts.bargaining_answer_due is not None and today > facts.bargaining_answer_due
+        if bargaining and lapsed:
+            closes += (("bargaining_answer", "superseded"),)   # its lapse, a refusal, was acted on: the case moved on
     return Step(trigger, facts.state, dest, replace(after, state=dest), starts, closes, spec.notices,
                 MappingProxyType(values))
