@@ -237,3 +237,19 @@ def selected_ids(values: list[str]) -> list[int]:
         if int(value) not in out:
             out.append(int(value))
     return out
+
+
+class ServiceForm(FlaskForm):
+    """How and when an issued notice reached its addressee (送达). Choices of who served it and of the proof are
+    set by the page (the case's supervisors, the case's evidence); the operation checks every value again."""
+
+    method = SelectField("送达方式", choices=[("direct", "直接送达"), ("mail", "邮寄送达"), ("left", "留置送达"),
+                                          ("electronic", "电子送达")], validate_choice=False)
+    served_on = StringField("送达日期", validators=[DataRequired(message="请填写送达日期"),
+                                                  _length("送达日期", 10)], render_kw={"type": "date"})
+    served_by = SelectField("送达人", validate_choice=False)
+    recipient = StringField("签收人", validators=[_length("签收人", 100)])
+    tracking_number = StringField("邮寄单号", validators=[_length("邮寄单号", 50)])
+    proof = SelectField("送达回证或照片", validate_choice=False)
+    note = StringField("备注", validators=[_length("备注", 500)])
+    reason = StringField("更正理由", validators=[_length("更正理由", 500)])

@@ -16,7 +16,8 @@ from sqlalchemy import func, select, text
 from compliance.db import Base
 from compliance.errors import Forbidden, NotFound
 from compliance.models import Jurisdiction, LoginThrottle, Notice, Role
-from compliance.operations import accounts, cases, holidays, notices
+from compliance.clock import business_date
+from compliance.operations import accounts, cases, holidays, notices, service
 from compliance.testing import VISIT, refuse_after_visit
 from workflows.calendar import DayKind, HolidayOverride
 
@@ -35,6 +36,7 @@ ALLOWED = {
     "reject_notice": {Role.APPROVER},
     "issue_notice": {Role.SUPERVISOR, Role.APPROVER},
     "request_withdrawal": {Role.SUPERVISOR, Role.APPROVER},
+    "record_service": {Role.SUPERVISOR},
     "create_account": {Role.ADMIN},
     "update_account": {Role.ADMIN},
     "set_active": {Role.ADMIN},
@@ -105,6 +107,9 @@ def _calls(session, world, now, store):
                                                            store=store),
         "request_withdrawal": lambda actor: notices.request_withdrawal(session, w["issued"].id, actor=actor,
                                                                        reason="企业名称有误", now=now),
+        "record_service": lambda actor: service.record_service(
+            session, w["issued"].id, actor=actor, now=now, method="direct", served_on=business_date(now),
+            served_by=actor),
         "create_account": lambda actor: accounts.create_account(
             session, actor=actor, login="new.member", name="新成员", password="a-Long-passw0rd",
             jurisdiction=w["street"], roles=["supervisor"], now=now, rules=RULES),

@@ -303,7 +303,11 @@ def test_every_trigger_renders_a_form_of_its_declared_inputs(app, make_case, tri
         assert html.escape(field.label) in page, field.label
         if field.help:
             assert field.help in page
-        tag = re.search(rf'<(input|textarea)[^>]*name="{trigger}-{field.name}"[^>]*>', page).group(0)
+        tag = re.search(rf'<(input|textarea|select)[^>]*name="{trigger}-{field.name}"[^>]*>', page).group(0)
+        if field.kind == "choice":   # a select offering the declared choices (the blank one when optional)
+            for _value, label in field.choices:
+                assert f">{label}</option>" in page
+            assert ('>（不填）</option>' in page) != field.required
         if field.kind == "date":
             assert 'type="date"' in tag and f'max="{today()}"' in tag
         if field.kind == "days":

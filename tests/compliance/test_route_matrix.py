@@ -29,7 +29,7 @@ ROUTES = {
     "notices.edit": ("edit", "draft_id"), "notices.submit": ("edit", "draft_id"), "notices.approvals": ("approve", None),
     "notices.approval": ("approve", "draft_id"), "notices.approved": ("issue", None),
     "notices.issue": ("issue", "draft_id"), "notices.issue_selected": ("issue", None),
-    "notices.withdraw": ("issue", "issued_id"),
+    "notices.withdraw": ("issue", "issued_id"), "notices.service": ("work", "issued_id"),
     "web.dashboard": ("view", None), "web.enterprise_detail": ("view", "enterprise_id"),
     "web.export_cases": ("view", None), "web.export_enterprises": ("view", None),
     "evidence.case_evidence": ("view", "case_id"), "evidence.upload": ("work", "case_id"),
