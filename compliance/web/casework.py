@@ -279,8 +279,9 @@ def _input_field(spec: InputField):
                                       **render})
     if spec.kind == "choice":
         # The ladder checks the value (and says so in Chinese); the form only offers the choices.
-        blank = [] if spec.required else [("", "（不填）")]
-        return SelectField(spec.label, choices=blank + list(spec.choices), validate_choice=False, render_kw=render)
+        blank = [] if spec.required else [SelectChoice("", "（不填）")]
+        return SelectField(spec.label, choices=blank + [SelectChoice(v, label) for v, label in spec.choices],
+                           validate_choice=False, render_kw=render)
     if spec.kind == "names":
         limit = MAX_NAMES * (NAME_LENGTH + 1)
         return StringField(spec.label, [Length(max=limit, message=f"{spec.label}过长：最多{MAX_NAMES}名，"

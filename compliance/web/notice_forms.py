@@ -11,7 +11,7 @@ import functools
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 import letters
@@ -243,8 +243,9 @@ class ServiceForm(FlaskForm):
     """How and when an issued notice reached its addressee (送达). Choices of who served it and of the proof are
     set by the page (the case's supervisors, the case's evidence); the operation checks every value again."""
 
-    method = SelectField("送达方式", choices=[("direct", "直接送达"), ("mail", "邮寄送达"), ("left", "留置送达"),
-                                          ("electronic", "电子送达")], validate_choice=False)
+    method = SelectField("送达方式", choices=[SelectChoice("direct", "直接送达"), SelectChoice("mail", "邮寄送达"),
+                                          SelectChoice("left", "留置送达"), SelectChoice("electronic", "电子送达")],
+                         validate_choice=False)
     served_on = StringField("送达日期", validators=[DataRequired(message="请填写送达日期"),
                                                   _length("送达日期", 10)], render_kw={"type": "date"})
     served_by = SelectField("送达人", validate_choice=False)

@@ -529,6 +529,8 @@ def service(notice_id: int):
     the letter's receipt (待送达 until then) starts from the service date."""
     from compliance.models import Attachment, NoticeService
     from compliance.operations import service as service_ops
+    from wtforms import SelectChoice
+
     from compliance.web.notice_forms import ServiceForm
     _need(Permission.WORK_CASE)
     notice = db.session.get(Notice, notice_id)
@@ -540,10 +542,10 @@ def service(notice_id: int):
     current = service_ops.current_service(db.session, notice.id)
     form = ServiceForm()
     servers = {u.id: u for u in [current_user, *case.supervisors] if u.is_active}
-    form.served_by.choices = [(str(u.id), u.name) for u in servers.values()]
+    form.served_by.choices = [SelectChoice(str(u.id), u.name) for u in servers.values()]
     evidence = db.session.scalars(select(Attachment).where(Attachment.case_id == case.id)
                                   .order_by(Attachment.id)).all()
-    form.proof.choices = [("", "（暂不附）")] + [(str(a.id), a.filename) for a in evidence]
+    form.proof.choices = [SelectChoice("", "（暂不附）")] + [SelectChoice(str(a.id), a.filename) for a in evidence]
     if request.method == "GET" and current is None:
         form.served_by.data = str(current_user.id)
     status = 200
