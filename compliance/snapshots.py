@@ -80,7 +80,8 @@ _EARLIER: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "recommendation": (frozenset({"record_visit", "record_refusal"}), frozenset()),
     "listing_request": (frozenset({"record_visit", "record_refusal"}), frozenset()),
     "payment_demand": (frozenset(), frozenset({"payment_demand"})),
-    "credit_repair": (frozenset({"record_listing", "rectify"}), frozenset({"credit_repair_wait"})),
+    "credit_repair": (frozenset({"record_listing", "rectify"}),
+                      frozenset({"credit_repair_wait", "credit_repair_ordinary", "credit_repair_serious"})),
     "rectification_closing": (frozenset({"rectify"}), frozenset()),
 }
 
@@ -259,7 +260,9 @@ def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Ju
         rect = case_file.inputs("rectify")
         facts.update(listing={k: listing.get(k) for k in ("authority", "listed_on", "reference")},
                      rectified_on=rect.get("rectified_on"), rectification=[rect["action_taken"]] if rect else [],
-                     repair={"earliest_on": case_file.due("credit_repair_wait"), "wait": ""})
+                     # the wait from the listing decision (NDRC rules), or from rectification for an old case
+                     repair={"earliest_on": next(filter(None, (case_file.due(k) for k in (
+                         "credit_repair_ordinary", "credit_repair_serious", "credit_repair_wait"))), None), "wait": ""})
     elif notice_type == "rectification_closing":
         rect = case_file.inputs("rectify")
         facts.update(rectified_on=rect.get("rectified_on"), rectification=[rect.get("action_taken", "")],
