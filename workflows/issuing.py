@@ -58,6 +58,14 @@ def restart_keys(notice_type: str) -> tuple[str, ...]:
     return (restart.rule_key,) + ((legacy,) if legacy else ())
 
 
+def rule_at_issue(notice_type: str, stored: PeriodRule, configured: PeriodRule | None) -> PeriodRule:
+    """The rule an issue counts with: the deadline row's own (its period as set), waiting for service when the
+    configured rule of the notice's period runs from receipt (a row opened before issue 10 waits too)."""
+    if configured is not None and configured.starts == "service" and stored.key == RESTARTS[notice_type].rule_key:
+        return replace(stored, starts="service")
+    return stored
+
+
 def restart_on_issue(facts: CaseFacts, notice_type: str, issued_on: date, rule: PeriodRule,
                      calendar) -> tuple[CaseFacts, DueDate] | None:
     """The case facts and due date once a letter of this type is issued on issued_on (None: it starts nothing).

@@ -647,7 +647,9 @@ def _closed_reason(facts: CaseFacts) -> str:
 
 
 def _elsewhere_reason(trigger: str, state: State) -> str:
-    sources = {State[t.source] for t in MACHINE.get_transitions(trigger)}
+    legacy = {State(source) for t in LEGACY_TRANSITIONS if t["trigger"] == trigger
+              for source in (t["source"] if isinstance(t["source"], list) else [t["source"]])}
+    sources = {State[t.source] for t in MACHINE.get_transitions(trigger)} - legacy
     where = ("办理中的案件" if sources == ACTIVE_STATES
              else "“" + "”“".join(s.label for s in State if s in sources) + "”状态")
     return f"当前状态为“{state.label}”，不能{TRIGGERS[trigger].label}；该操作只适用于{where}"

@@ -8,7 +8,6 @@ it back, numbers included, so the next notice gets the number. Rendering can be 
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 import datetime as dt
 import secrets
 import unicodedata
@@ -31,7 +30,7 @@ from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
 from compliance.operations.accounts import unprintable
 from compliance.snapshots import REFERENCES, issuer_facts, plain, resolve_references
-from workflows.issuing import RESTARTS, restart_keys, restart_on_issue
+from workflows.issuing import RESTARTS, restart_keys, restart_on_issue, rule_at_issue
 from workflows.ladder import LADDER_VERSION
 
 #: The longest reason for sending back or withdrawing a notice.
@@ -464,10 +463,7 @@ def _restart_deadline(session: Session, case: Case, notice: Notice, today: dt.da
                           .order_by(Deadline.id.desc()).limit(1)).first()
     if row is None:
         return None
-    rule = row.rule()
-    configured = policy.rules.get(row.rule_key)
-    if configured is not None and configured.starts == "service" and row.rule_key == keys[0]:
-        rule = replace(rule, starts="service")   # a row opened before issue 10 waits for service too
+    rule = rule_at_issue(notice.notice_type, row.rule(), policy.rules.get(row.rule_key))
     facts, due = restart_on_issue(case.facts(), notice.notice_type, today, rule, policy.calendar)
     case.apply_facts(facts)
     if due.awaiting_service:
