@@ -776,10 +776,14 @@ def test_diagram_shows_every_state_and_transition():
     assert text.startswith("---\ntitle:") and "stateDiagram-v2" in text
     for state in State:
         assert f'state "{state.label}" as {state.value}' in text
+    noted = ("record_obstruction", "record_bargaining_request", "record_bargaining_answer")
     for (state, trigger), (dest, _) in LADDER.items():
+        if trigger in noted:   # recordable in every state before the listing request: one note, not 15 loops
+            assert f"        {TRIGGERS[trigger].label}" in text and state.label in text, (state, trigger)
+            continue
         assert f"{state.value} --> {dest.value} : {TRIGGERS[trigger].label}" in text, (state, trigger)
     edges = [line for line in text.splitlines() if " --> " in line and "[*]" not in line]
-    assert len(edges) == len(LADDER)
+    assert len(edges) == len([key for key in LADDER if key[1] not in noted])
 
 
 def test_diagram_file_is_current():
