@@ -53,7 +53,8 @@ def dates_between(low: date, high: date):
 def latest_fact_date(facts: CaseFacts, today: date) -> date:
     known = [d for d in (facts.visited_on, facts.opinion_issued_on, facts.payment_demanded_on, facts.replied_on,
                          facts.refused_on, facts.bargaining_received_on, facts.decided_on, facts.court_filed_on,
-                         facts.court_accepted_on, facts.payment_order_issued_on, facts.payment_order_served_on)
+                         facts.court_accepted_on, facts.payment_order_issued_on, facts.payment_order_served_on,
+                         facts.correction_ordered_on)
              if d is not None]
     return max(known, default=today - timedelta(days=90))
 
