@@ -13,7 +13,7 @@ from compliance.models import Enterprise, Jurisdiction, JurisdictionLevel, Role,
 from compliance.operations.cases import fire_trigger, open_case
 from compliance.operations.users import create_user
 from compliance.seed import add_jurisdiction, seed_jurisdictions
-from compliance.testing import invented_letterhead
+from compliance.testing import invented_letterhead, serve_issued
 
 DEMO_PASSWORD = "demo-2026!"
 
@@ -117,6 +117,11 @@ def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str
     pair = [sun.name + "（" + sun.supervisor_number + "）", zhou.name + "（" + zhou.supervisor_number + "）"]
     issued = 0
 
+    def serve(case, day, by, method="direct"):
+        """The letters issued for the case were served on `day` (the 送达回证 signed by the enterprise)."""
+        serve_issued(session, case.id, actor=by, served_on=dt.date.fromisoformat(day), now=_at(day, 17),
+                     method=method)
+
     def visit(case, day, findings):
         fire_trigger(session, case.id, "record_visit", {"visited_on": day, "findings": findings, "supervisors": pair},
                      actor=sun, now=_at(day))
@@ -125,36 +130,75 @@ def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str
     zheng = users["haidian.zheng"]
     open_case(session, enterprise=enterprises[5], violations=["no_union"], opened_by=zheng,
               supervisors=[zheng], now=_at("2026-11-20"), summary="职工38人，未建立工会，职工反映有建会意愿。")
-    # 2. Visited, rectification period running; the visit notice went out.
+    # 2. Visited, rectification period running: the visit notice went out and was served (the 30 days run from
+    #    its receipt on Thu 5 Nov: to Sat 5 Dec, a rest day, so Mon 7 Dec).
     c = open_case(session, enterprise=enterprises[0], violations=["no_union", "unpaid_funds"], opened_by=wu,
                   supervisors=[wu, sun], now=_at("2026-10-26"), summary="职工120人，未建会，未缴纳工会经费。")
     visit(c, "2026-11-03", "企业职工120人，尚未建立工会；2026年以来未缴纳工会经费。已宣讲《工会法》第十一条、第四十三条。")
     issued += _send(session, c, cy_chair, sun, "2026-11-03", store)
-    # 3. Opinion issued, reply period running.
+    serve(c, "2026-11-05", sun)
+    # 3. Opinion issued, reply period running; the obstruction of organising is on file (BJM 64).
     c = open_case(session, enterprise=enterprises[3], violations=["no_union"], opened_by=sun,
                   supervisors=[sun, zhou], now=_at("2026-09-01"), summary="职工310人，拒不组建工会。")
     visit(c, "2026-09-08", "企业负责人表示暂无组建工会计划。")
     issued += _send(session, c, cy_chair, sun, "2026-09-08", store)
+    serve(c, "2026-09-09", sun)   # 30 days: Fri 9 Oct
+    fire_trigger(session, c.id, "record_obstruction",
+                 {"observed_on": "2026-10-12", "facts": "企业负责人拒绝区总工会派员进入厂区指导职工筹建工会，并将两名筹建骨干调离原岗位。",
+                  "evidence_ref": "2026年10月12日谈话记录"}, actor=sun, now=_at("2026-10-13"))
     fire_trigger(session, c.id, "issue_opinion", {}, actor=sun, now=_at("2026-11-16"))
     issued += _send(session, c, cy_chair, sun, "2026-11-16", store)
+    serve(c, "2026-11-18", sun, method="mail")   # 15 working days from Wed 18 Nov: Wed 9 Dec
     # 4. Unpaid funds climbing to the payment demand, whose letters wait for approval.
     c = open_case(session, enterprise=enterprises[8], violations=["unpaid_funds"], opened_by=li,
                   supervisors=[li, zhao], now=_at("2026-06-01"), summary="连续十个月未缴纳工会经费。")
     fire_trigger(session, c.id, "record_visit", {"visited_on": "2026-06-10", "findings": "企业承认欠缴工会经费。",
                                                  "supervisors": [li.name, zhao.name]}, actor=li, now=_at("2026-06-10"))
     issued += _send(session, c, city_chair, li, "2026-06-10", store)
+    serve(c, "2026-06-12", li)    # 30 days: Sun 12 Jul, so Mon 13 Jul
     fire_trigger(session, c.id, "issue_opinion", {}, actor=li, now=_at("2026-07-20"))
     issued += _send(session, c, city_chair, li, "2026-07-20", store)
+    serve(c, "2026-07-21", li)    # 15 working days: Tue 11 Aug
     fire_trigger(session, c.id, "issue_recommendation", {}, actor=li, now=_at("2026-08-20"))
     issued += _send(session, c, city_chair, li, "2026-08-20", store)
+    fire_trigger(session, c.id, "record_decision",
+                 {"decided_on": "2026-09-01", "authority": "北京市通州区人力资源和社会保障局",
+                  "content": "已立案调查，责令企业限期补缴工会经费", "reference": "通人社监〔2026〕41号"},
+                 actor=li, now=_at("2026-09-10"))
     fire_trigger(session, c.id, "demand_payment", {}, actor=li, now=_at("2026-09-15"))
-    # 5. Rectified: the collective contract was signed after the visit.
+    # 5. Rectified: the collective contract was signed after the written bargaining request was answered.
     c = open_case(session, enterprise=enterprises[2], violations=["no_bargaining"], opened_by=sun,
                   supervisors=[sun, zhou], now=_at("2026-05-11"), summary="企业拒绝职工方提出的集体协商要约。")
     visit(c, "2026-05-20", "企业负责人同意启动集体协商。")
     issued += _send(session, c, cy_chair, sun, "2026-05-20", store)
+    fire_trigger(session, c.id, "record_bargaining_request",
+                 {"sent_on": "2026-05-21", "received_on": "2026-05-22", "summary": "工会书面提出就劳动报酬签订集体合同"},
+                 actor=sun, now=_at("2026-05-22"))
+    fire_trigger(session, c.id, "record_bargaining_answer",
+                 {"answered_on": "2026-06-05", "summary": "企业书面答复同意于6月下旬开始协商"}, actor=sun, now=_at("2026-06-05"))
     fire_trigger(session, c.id, "rectify", {"action_taken": "已签订集体合同并报人社部门审查",
                                             "rectified_on": "2026-07-01", "attachment_ref": "集体合同备案回执.pdf"},
                  actor=sun, now=_at("2026-07-02"))
     issued += _send(session, c, cy_chair, sun, "2026-07-02", store)
-    return 5, issued
+    # 6. Refused bargaining ordered to correct by the district government (BJM 66): the order's 30 days have
+    #    lapsed, so a listing may now be requested.
+    c = open_case(session, enterprise=enterprises[1], violations=["no_bargaining"], opened_by=sun,
+                  supervisors=[sun, zhou], now=_at("2026-04-01"), summary="企业对工会的集体协商要求不予答复。")
+    visit(c, "2026-04-08", "企业未答复工会提出的集体协商要求，已宣讲《北京市集体合同条例》第三十二条。")
+    issued += _send(session, c, cy_chair, sun, "2026-04-08", store)
+    serve(c, "2026-04-09", sun)   # 30 days: Sat 9 May, a make-up working day
+    fire_trigger(session, c.id, "record_bargaining_request",
+                 {"sent_on": "2026-04-10", "received_on": "2026-04-13", "summary": "工会书面提出集体协商要求"},
+                 actor=sun, now=_at("2026-04-13"))   # 20 days: Sun 3 May, a holiday, so Wed 6 May; never answered
+    fire_trigger(session, c.id, "issue_opinion", {}, actor=sun, now=_at("2026-05-11"))
+    issued += _send(session, c, cy_chair, sun, "2026-05-11", store)
+    serve(c, "2026-05-12", sun)   # 15 working days: Tue 2 Jun
+    fire_trigger(session, c.id, "issue_recommendation", {}, actor=sun, now=_at("2026-06-03"))
+    issued += _send(session, c, cy_chair, sun, "2026-06-03", store)
+    fire_trigger(session, c.id, "record_decision",
+                 {"decided_on": "2026-06-10", "authority": "北京市朝阳区人民政府", "content": "决定责令企业改正，限期开展集体协商"},
+                 actor=sun, now=_at("2026-06-15"))
+    fire_trigger(session, c.id, "record_correction_order",
+                 {"ordered_on": "2026-06-10", "authority": "北京市朝阳区人民政府", "reference": "朝政责改〔2026〕5号",
+                  "correction_days": "30"}, actor=sun, now=_at("2026-06-15"))
+    return 6, issued

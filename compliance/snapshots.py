@@ -80,7 +80,8 @@ _EARLIER: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "recommendation": (frozenset({"record_visit", "record_refusal"}), frozenset()),
     "listing_request": (frozenset({"record_visit", "record_refusal"}), frozenset()),
     "payment_demand": (frozenset(), frozenset({"payment_demand"})),
-    "credit_repair": (frozenset({"record_listing", "rectify"}), frozenset({"credit_repair_wait"})),
+    "credit_repair": (frozenset({"record_listing", "rectify"}),
+                      frozenset({"credit_repair_wait", "credit_repair_ordinary", "credit_repair_serious"})),
     "rectification_closing": (frozenset({"rectify"}), frozenset()),
 }
 
@@ -138,7 +139,7 @@ class CaseFile:
         """The due date of the case's latest deadline of this rule (one the step starts, first)."""
         for d in reversed(self.started):
             if d.rule_key == rule_key:
-                return d.due_on.isoformat()
+                return d.due_on.isoformat() if d.due_on else None   # None: awaiting service (待送达)
         if rule_key not in self._dues:
             raise LookupError(f"the case file was not read for {rule_key!r} deadlines (see snapshots._EARLIER)")
         due = self._dues[rule_key]
@@ -259,7 +260,9 @@ def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Ju
         rect = case_file.inputs("rectify")
         facts.update(listing={k: listing.get(k) for k in ("authority", "listed_on", "reference")},
                      rectified_on=rect.get("rectified_on"), rectification=[rect["action_taken"]] if rect else [],
-                     repair={"earliest_on": case_file.due("credit_repair_wait"), "wait": ""})
+                     # the wait from the listing decision (NDRC rules), or from rectification for an old case
+                     repair={"earliest_on": next(filter(None, (case_file.due(k) for k in (
+                         "credit_repair_ordinary", "credit_repair_serious", "credit_repair_wait"))), None), "wait": ""})
     elif notice_type == "rectification_closing":
         rect = case_file.inputs("rectify")
         facts.update(rectified_on=rect.get("rectified_on"), rectification=[rect.get("action_taken", "")],

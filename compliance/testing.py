@@ -80,15 +80,18 @@ def complete_letterheads(session: Session) -> None:
 CLIMB_DAY = "2026-11-24"
 UNPAID_FUNDS_CLIMB = [
     ("record_visit", {"visited_on": CLIMB_DAY, "findings": "职工120人，未建会，未缴纳工会经费", "supervisors": ["王芳", "李强"]}),
+    # the visit letter's period runs from its service: the refusal lets the opinion go out the same day
+    ("record_refusal", {"refused_on": CLIMB_DAY, "summary": "企业拒绝整改"}),
     ("issue_opinion", {}),
     ("record_refusal", {"refused_on": CLIMB_DAY, "summary": "企业拒绝整改"}),
     ("issue_recommendation", {}),
     ("demand_payment", {}),
     ("record_refusal", {"refused_on": CLIMB_DAY, "summary": "企业拒绝缴纳"}),
     ("apply_payment_order", {}),
-    ("request_listing", {}),
+    # no listing article for unpaid funds in BJM: the user states the basis
+    ("request_listing", {"legal_basis": "《北京市工会经费收缴管理办法》第十二条（示例）"}),
     ("record_listing", {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": CLIMB_DAY,
-                        "reference": "朝人社信〔2026〕3号"}),
+                        "reference": "朝人社信〔2026〕3号", "seriousness": "一般"}),
 ]
 
 #: What a supervisor completes on drafts the case file cannot fill by itself.
@@ -110,6 +113,50 @@ def issue_drafts(session: Session, case_id: int, *, approver: User, now: dt.date
         approve_notice(session, notice.id, approver=approver, now=now)
         issue_notice(session, notice.id, actor=approver, now=now, store=store, public_base=public_base)
     return drafts
+
+
+def refuse_after_visit(session: Session, case_id: int, *, actor: User, now: dt.datetime):
+    """The enterprise refuses to rectify after the visit (recorded on now's business day): the opinion may then go
+    out although the visit letter's period, which runs from its service, has not started or lapsed."""
+    from compliance.operations.cases import fire_trigger
+    return fire_trigger(session, case_id, "record_refusal", {"refused_on": now, "summary": "企业负责人表示拒绝整改"},
+                        actor=actor, now=now)
+
+
+def start_visit_period(session: Session, case, served_on: dt.date) -> None:
+    """Test shortcut for list and dashboard tests: the visit letter's period runs as if the letter had been served
+    on served_on, without drafting, approving and issuing it (the notice stays a draft; replay_case would not
+    reproduce this case: tests of the ladder use serve_issued)."""
+    from sqlalchemy import select
+
+    from compliance.models import Deadline
+    from compliance.operations.cases import set_started
+    from compliance.policy import load_policy
+    from workflows.issuing import start_on_service
+    row = session.scalars(select(Deadline).where(Deadline.case_id == case.id,
+                                                 Deadline.rule_key == "visit_rectification",
+                                                 Deadline.status == "awaiting_service")).one()
+    facts, due = start_on_service(case.facts(), "visit", served_on, row.rule(), load_policy(session).calendar)
+    case.apply_facts(facts)
+    set_started(row, due)
+    session.flush()
+
+
+def serve_issued(session: Session, case_id: int, *, actor: User, served_on: dt.date, now: dt.datetime,
+                 method: str = "direct") -> list:
+    """Record the service of every issued, not yet served notice of a case (served by `actor` on served_on)."""
+    from sqlalchemy import select
+
+    from compliance.models import Notice
+    from compliance.operations.service import current_service, record_service
+    issued = session.scalars(select(Notice).where(Notice.case_id == case_id, Notice.status == "issued")
+                             .order_by(Notice.id)).all()
+    done = []
+    for notice in issued:
+        if current_service(session, notice.id) is None:
+            done.append(record_service(session, notice.id, actor=actor, now=now, method=method, served_on=served_on,
+                                       served_by=actor, tracking_number="1234567890" if method == "mail" else None))
+    return done
 
 
 def new_enterprise(session: Session, jurisdiction: Jurisdiction, name: str, **kw) -> Enterprise:
@@ -138,6 +185,7 @@ def approved_letters(session: Session, *, jurisdiction: Jurisdiction, drafter: U
         case = open_case(session, enterprise=enterprise, violations=["no_union"], opened_by=drafter, now=now)
         notices = fire_trigger(session, case.id, "record_visit", VISIT, actor=drafter, now=now).notices
         if up_to == "issue_opinion":
+            refuse_after_visit(session, case.id, actor=drafter, now=now)  # the visit letter's period has not run
             notices = fire_trigger(session, case.id, "issue_opinion", {}, actor=drafter, now=now).notices
         [notice] = notices
         approve_notice(session, notice.id, approver=approver, now=now)

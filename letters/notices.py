@@ -25,6 +25,8 @@ SYSTEM_FACTS: Mapping[str, str] = MappingProxyType({
     'original': '被撤回的文书', 'withdraws': '被撤回的文书', 'applicant.name': '申请人名称',
     'legal_basis': '法律依据', 'bank': '收款账户（取自发文机关的文书抬头）',
     'listing_basis': '提请依据', 'union': '工会（以工会名义发出的文书）',
+    # A period that runs from the letter's receipt, in words (自收到本意见书之日起15个工作日内): from the case's rule.
+    'rectification_period': '整改期限', 'reply_period': '书面答复期限', 'payment_period': '缴纳期限',
 })
 
 #: Kinds of editable fact (see compliance/drafts.py for how each is read and normalised).

@@ -16,13 +16,17 @@ from workflows.calendar import WorkCalendar, as_beijing_date
 
 __all__ = [
     "CONFIGURABLE_FIELDS",
+    "NATURES",
+    "STARTS",
     "DEFAULT_RULES",
     "MAX_PERIOD",
     "Counting",
     "DueDate",
     "PeriodRule",
+    "awaiting_service",
     "compute_due",
     "load_rules",
+    "period_in_words",
 ]
 
 #: Upper bound on any period: a mistyped configuration must fail loudly, not walk the calendar for ages.
@@ -32,6 +36,18 @@ MAX_PERIOD = 3660
 CONFIGURABLE_FIELDS = frozenset({"period", "counting", "legal_basis", "label"})
 
 _WEEKDAYS = "一二三四五六日"
+
+#: What a period's length rests on, as the UI and the explanation say it.
+NATURES = MappingProxyType({
+    "statutory": "法定期限",
+    "committee": "本会确定的期限",
+    "diary": "本会跟进提醒，非法定期限",
+    "authority": "责令改正文书确定的期限",
+})
+
+#: What starts a period: the step's own event (a date the step records), or the service (送达) of the letter the
+#: step drafts: until the service is recorded the period is "awaiting service" (待送达) and has no due date.
+STARTS = frozenset({"event", "service"})
 
 
 class Counting(StrEnum):
@@ -51,6 +67,10 @@ class PeriodRule:
     period: int
     counting: Counting
     legal_basis: str
+    #: statutory (法定期限), committee (本会确定的期限), diary (本会跟进提醒) or authority (责令改正文书确定的期限).
+    nature: str = "statutory"
+    #: "event": the step's date starts it; "service": it waits for the letter's service (待送达).
+    starts: str = "event"
 
     def __post_init__(self) -> None:
         # Configuration arrives as JSON-ish values; check them once, here, with messages an admin can act on.
@@ -67,6 +87,27 @@ class PeriodRule:
             value = getattr(self, field)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{field} must be a non-empty text, not {value!r}")
+        if self.nature not in NATURES:
+            raise ValueError(f"nature must be one of {', '.join(NATURES)}, not {self.nature!r}")
+        if self.starts not in STARTS:
+            raise ValueError(f"starts must be one of {', '.join(sorted(STARTS))}, not {self.starts!r}")
+
+    @property
+    def nature_label(self) -> str:
+        return NATURES[self.nature]
+
+    def in_words(self, document: str = "本文书") -> str:
+        """The period as a letter prints it before service: 自收到本意见书之日起15个工作日内."""
+        return f"自收到{document}之日起{period_in_words(self)}内"
+
+
+def period_in_words(rule: PeriodRule) -> str:
+    """15个工作日 / 20日 / 3个月."""
+    if rule.counting is Counting.WORKING_DAYS:
+        return f"{rule.period}个工作日"
+    if rule.counting is Counting.MONTHS:
+        return f"{rule.period}个月"
+    return f"{rule.period}日"
 
 
 @dataclass(frozen=True)
@@ -74,8 +115,8 @@ class DueDate:
     """The last day on which an act is still in time, with what a supervisor needs to check it."""
 
     rule: PeriodRule
-    start: date
-    due: date
+    start: date | None  #: None while awaiting service (待送达)
+    due: date | None    #: None while awaiting service (待送达)
     provisional: bool
     extended_from: date | None
     #: Years without official holiday data among the days consulted (why the date is provisional).
@@ -83,9 +124,20 @@ class DueDate:
     #: Name of the holiday the raw last day fell on, when it was moved because of one.
     rest_day_name: str | None = None
 
+    @property
+    def awaiting_service(self) -> bool:
+        """The period runs from the letter's receipt and its service is not recorded yet: no due date."""
+        return self.due is None
+
     def explain(self) -> str:
         """One Chinese sentence: start, period, counting mode, any move, legal basis, provisional note."""
-        text = f"{self.rule.label}：{self._counted()}，{self._outcome()}；依据{self.rule.legal_basis}。"
+        if self.due is None:
+            nature = "" if self.rule.nature == "statutory" else f"（{self.rule.nature_label}）"
+            return (f"{self.rule.label}{nature}：{self.rule.in_words('文书')}，待送达：记录送达日期后"
+                    f"自送达之日的次日起算；依据{self.rule.legal_basis}。")
+        # A statutory period says so through its article; any other says whose period it is.
+        nature = "" if self.rule.nature == "statutory" else f"（{self.rule.nature_label}）"
+        text = f"{self.rule.label}{nature}：{self._counted()}，{self._outcome()}；依据{self.rule.legal_basis}。"
         if self.provisional:
             years = "、".join(f"{year}年" for year in self.unknown_years) or f"{self.due.year}年"
             text += f"（暂定：{years}节假日安排尚未公布）"
@@ -152,6 +204,11 @@ def _unknown_years(first: date, last: date, calendar: WorkCalendar) -> tuple[int
     return tuple(year for year in range(first.year, last.year + 1) if not calendar.is_known_year(year))
 
 
+def awaiting_service(rule: PeriodRule) -> DueDate:
+    """A period that runs from the letter's receipt, before its service is recorded (待送达)."""
+    return DueDate(rule, None, None, False, None)
+
+
 def compute_due(start: date, rule: PeriodRule, calendar: WorkCalendar) -> DueDate:
     """The due date of `rule` for an event on `start`; never raises for years without holiday data."""
     start = as_beijing_date(start)
@@ -173,6 +230,7 @@ def compute_due(start: date, rule: PeriodRule, calendar: WorkCalendar) -> DueDat
 
 
 _BEIJING_MEASURES = "《北京市实施〈中华人民共和国工会法〉办法》"
+_CIVIL_PROCEDURE = "《中华人民共和国民事诉讼法》（2023年修正）"
 
 # Keys are referenced by the enforcement ladder and by stored deadlines: never rename one.
 # Rules marked [open] rest on practice or on a choice between models; configuration may change them.
@@ -180,29 +238,46 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
     {
         rule.key: rule
         for rule in (
-            # [open] No statute fixes the period given at the visit; 30 days is local practice.
+            # [open] No statute fixes the period given at the visit; 30 days is local practice. The visit letter
+            # says "逾期未整改的…提出监督意见": the period runs from its receipt.
             PeriodRule(
                 key="visit_rectification",
                 label="走访告知的整改期限",
                 period=30,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第二十一条（整改期限为工作惯例）",
+                legal_basis=f"{_BEIJING_MEASURES}第二十一条（整改期限由本会在走访时确定）",
+                nature="committee",
+                starts="service",
             ),
-            # [open] Beijing says 15 days (natural days); the Zhejiang model regulation says 15 working days.
+            # [open] No Beijing statute sets a reply period for these violations (BJM 28(1) lists other
+            # infringements); the committee's own period on the model of the Zhejiang regulation Art 22.
             PeriodRule(
                 key="opinion_reply",
                 label="企业书面答复监督意见书期限",
                 period=15,
-                counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第二十八条第一款",
+                counting=Counting.WORKING_DAYS,
+                legal_basis=(f"本会确定的期限，参照《浙江省工会劳动法律监督条例》第二十二条"
+                             f"（{_BEIJING_MEASURES}第二十八条第一款未规定本案情形的答复期限）"),
+                nature="committee",
+                starts="service",
             ),
-            # The 15 working days run from the department's decision, not from the day the letter was sent.
+            # The 15 working days run from the department's decision (recorded by record_decision), not from
+            # the day the letter was sent.
             PeriodRule(
                 key="recommendation_reply",
                 label="有关部门书面告知监督建议书处理结果期限",
                 period=15,
                 counting=Counting.WORKING_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第二十八条第二款、第六十三条第二款",
+                legal_basis=f"{_BEIJING_MEASURES}第二十八条第二款、第六十三条第二款（自作出处理决定之日起算）",
+            ),
+            # Before the department's decision is known, the union's own reminder to ask after it.
+            PeriodRule(
+                key="recommendation_followup",
+                label="跟进有关部门处理监督建议书情况",
+                period=15,
+                counting=Counting.WORKING_DAYS,
+                legal_basis="本会工作安排（法定的15个工作日自有关部门作出处理决定之日起算，决定日期知悉后记录）",
+                nature="diary",
             ),
             # [open] Art 57 says to demand payment "按照本市规定"; the 15-day period on the notice is practice.
             PeriodRule(
@@ -210,31 +285,86 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="催缴工会经费的缴纳期限",
                 period=15,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第五十七条（催缴通知书载明的缴纳期限为工作惯例）",
+                legal_basis=f"{_BEIJING_MEASURES}第五十七条（催缴通知书载明的缴纳期限由本会确定）",
+                nature="committee",
+                starts="service",
             ),
-            # The debtor's 15 days run from receipt of the 支付令 (Art 227 in the 2023 text; Art 223 before).
+            # The union's written request to bargain: an answer in writing within 20 days of receipt.
+            PeriodRule(
+                key="bargaining_answer",
+                label="企业书面答复集体协商要求期限",
+                period=20,
+                counting=Counting.NATURAL_DAYS,
+                legal_basis="《北京市集体合同条例》第三十二条第二款（自收到集体协商要求之日起算）",
+            ),
+            # The court decides whether to accept within 5 days of the application (filing = the application's
+            # service on the court).
+            PeriodRule(
+                key="court_acceptance",
+                label="人民法院通知是否受理支付令申请期限",
+                period=5,
+                counting=Counting.NATURAL_DAYS,
+                legal_basis=f"{_CIVIL_PROCEDURE}第二百二十六条",
+                starts="service",
+            ),
+            PeriodRule(
+                key="court_order_issue",
+                label="人民法院发出支付令期限",
+                period=15,
+                counting=Counting.NATURAL_DAYS,
+                legal_basis=f"{_CIVIL_PROCEDURE}第二百二十七条第一款（自受理之日起算）",
+            ),
+            # The debtor's 15 days run from its receipt of the 支付令 (Art 227(2) in the 2023 text; Art 223 before).
             PeriodRule(
                 key="payment_order",
                 label="债务人清偿或者提出书面异议期限（支付令）",
                 period=15,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis="《中华人民共和国民事诉讼法》第二百二十七条第二款、《中华人民共和国工会法》第四十四条",
+                legal_basis=f"{_CIVIL_PROCEDURE}第二百二十七条第二款（自债务人收到支付令之日起算）、"
+                            "《中华人民共和国工会法》第四十四条",
             ),
-            # [open] Follow-up interval for a credit-listing request; mirrors the 15 working days of Art 63.
+            # The period the government's (or 人社's) order to correct sets; the step records it from the order.
+            PeriodRule(
+                key="correction_order",
+                label="责令改正期限",
+                period=30,
+                counting=Counting.NATURAL_DAYS,
+                legal_basis=f"{_BEIJING_MEASURES}第六十四条、第六十六条（期限以责令改正文书载明的为准）",
+                nature="authority",
+            ),
+            # The union's own follow-up interval for a credit-listing request.
             PeriodRule(
                 key="listing_followup",
                 label="跟进信用惩戒提请办理情况期限",
                 period=15,
                 counting=Counting.WORKING_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第六十四条、第六十六条（跟进期限为工作惯例）",
+                legal_basis=f"{_BEIJING_MEASURES}第六十四条、第六十六条（跟进期限为本会工作安排）",
+                nature="diary",
             ),
-            # [open] An earliest date, not a last day: 6 months after rectification (1 year for serious lists).
+            # Kept for cases listed before the NDRC rules were applied (stored rows and replay): 6 months from
+            # rectification had no source; new cases count from the listing decision (the two rules below).
             PeriodRule(
                 key="credit_repair_wait",
                 label="整改后申请信用修复的等待期",
                 period=6,
                 counting=Counting.MONTHS,
-                legal_basis="信用修复工作惯例（一般自整改完成之日起满6个月可申请，严重失信名单一般为1年）",
+                legal_basis="信用修复工作惯例（旧规则：自整改完成之日起满6个月）",
+                nature="committee",
+            ),
+            # NDRC 信用修复管理办法 (令第36号, in force 2026-04-01): minimum publication counted from the decision.
+            PeriodRule(
+                key="credit_repair_ordinary",
+                label="信用修复最短公示期（一般失信信息）",
+                period=3,
+                counting=Counting.MONTHS,
+                legal_basis="国家发展改革委《信用修复管理办法》（令第36号，2026年4月1日起施行）（自认定失信行为的决定作出之日起算）",
+            ),
+            PeriodRule(
+                key="credit_repair_serious",
+                label="信用修复最短公示期（严重失信信息）",
+                period=12,
+                counting=Counting.MONTHS,
+                legal_basis="国家发展改革委《信用修复管理办法》（令第36号，2026年4月1日起施行）（自认定失信行为的决定作出之日起算）",
             ),
         )
     }

@@ -16,11 +16,17 @@ _LETTER_SHORT = {"opinion": "意见书", "recommendation": "建议书", "payment
 
 DIAGRAM_PATH = Path(__file__).resolve().parent.parent / "docs" / "state-diagram.mmd"
 
+#: Facts a case may record in any state before the listing request: one note instead of a loop on every state.
+NOTED = ("record_obstruction", "record_bargaining_request", "record_bargaining_answer")
 
-def _edges() -> list[tuple[State, State, str]]:
-    """(source, dest, label) for every transition, internal ones as loops; guards in brackets."""
+
+def _edges(noted: bool = True) -> list[tuple[State, State, str]]:
+    """(source, dest, label) for every transition, internal ones as loops; guards in brackets. noted=False leaves
+    out the NOTED steps (the Mermaid file writes them once, as a note)."""
     edges = []
     for transition in TRANSITIONS:
+        if not noted and transition["trigger"] in NOTED:
+            continue
         spec = TRIGGERS[transition["trigger"]]
         guards = [g.label for g in transition.get("conditions", [])]
         sources = transition["source"]
@@ -32,12 +38,28 @@ def _edges() -> list[tuple[State, State, str]]:
     return edges
 
 
+def _notes() -> list[str]:
+    """The NOTED steps, once each, with their guard and the states where they may be taken."""
+    noted = [t for t in TRANSITIONS if t["trigger"] in NOTED]
+    if not noted:
+        return []
+    sources = noted[0]["source"]
+    where = "、".join(s.label for s in sources)
+    lines = [f"    note right of {State.REGISTERED.value}", f"        在{where}时可记录（案件状态不变）："]
+    for transition in noted:
+        guards = [g.label for g in transition.get("conditions", [])]
+        lines.append(f"        {TRIGGERS[transition['trigger']].label}" + (f"〔{'，'.join(guards)}〕" if guards else ""))
+    lines.append("    end note")
+    return lines
+
+
 def mermaid() -> str:
     """The state diagram in Mermaid syntax, states named by value and labelled in Chinese."""
     lines = ["---", "title: 工会劳动法律监督执法阶梯", "---", "stateDiagram-v2"]
     lines += [f'    state "{state.label}" as {state.value}' for state in State]
     lines.append(f"    [*] --> {State.REGISTERED.value}")
-    lines += [f"    {source.value} --> {dest.value} : {label}" for source, dest, label in _edges()]
+    lines += [f"    {source.value} --> {dest.value} : {label}" for source, dest, label in _edges(noted=False)]
+    lines += _notes()
     # RECTIFIED closes the case unless the enterprise was listed, when credit repair follows.
     lines.append(f"    {State.RECTIFIED.value} --> [*] : 未纳入信用档案即结案")
     lines += [f"    {state.value} --> [*]" for state in State if state in FINAL_STATES]

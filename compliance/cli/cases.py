@@ -93,11 +93,12 @@ def fire_command(case_ref, trigger, login, inputs, expected_version, as_json):
                               expected_version=expected_version)
         db.session.commit()
         payload = {"reference": case.reference, "state": case.state, "version": case.version,
-                   "deadlines": [{"rule": d.rule_key, "due": d.due_on, "provisional": d.is_provisional}
-                                 for d in result.started],
+                   "deadlines": [{"rule": d.rule_key, "due": d.due_on, "status": d.status,
+                                  "provisional": d.is_provisional} for d in result.started],
                    "notices": [n.notice_type for n in result.notices]}
         lines = [f"{case.reference}：{result.event.from_state} → {case.state}（第 {case.version} 版）"]
-        lines += [f"  期限 {d.label}：{d.due_on}{'（暂定）' if d.is_provisional else ''}" for d in result.started]
+        lines += [f"  期限 {d.label}：{d.due_on or '待送达'}{'（暂定）' if d.is_provisional else ''}"
+                  for d in result.started]
         lines += [f"  待审批文书草稿：{n.notice_type}" for n in result.notices]
         _out(as_json, payload, "\n".join(lines))
     run()
@@ -123,7 +124,8 @@ def history_command(case_ref, as_json):
     lines = [f"{case.reference} {case.enterprise.name}：{case.state}（第 {case.version} 版）"]
     lines += [f"  #{e.seq} {to_beijing(e.created_at):%Y-%m-%d %H:%M} {e.action} {e.from_state or ''} → {e.to_state or ''}"
               for e in events]
-    lines += [f"  期限 {d.label}：{d.start_on} 起，{d.due_on} 止，{d.status}{'（暂定）' if d.is_provisional else ''}"
+    lines += [f"  期限 {d.label}：待送达（送达后起算）" if d.due_on is None else
+              f"  期限 {d.label}：{d.start_on} 起，{d.due_on} 止，{d.status}{'（暂定）' if d.is_provisional else ''}"
               for d in deadlines]
     _out(as_json, payload, "\n".join(lines))
 

@@ -20,7 +20,7 @@ def _user(login):
 
 @click.group("notices")
 def notices_group():
-    """Notices: list, edit, submit, approve, return, issue, issue-batch, withdraw."""
+    """Notices: list, edit, submit, approve, return, issue, issue-batch, withdraw, serve."""
 
 
 @notices_group.command("list")
@@ -191,4 +191,50 @@ def withdraw_command(notice_id, login, reason):
     def run():
         w = request_withdrawal(db.session, notice_id, actor=_user(login), reason=reason, now=utcnow())
         click.echo(f"已起草撤回通知（文书 {w.id}），请审批后签发")
+    _run(run)
+
+
+_METHODS = {"direct": "直接送达", "mail": "邮寄送达", "left": "留置送达", "electronic": "电子送达"}
+
+
+@notices_group.command("serve")
+@click.argument("notice_id", type=ID)
+@click.option("--method", required=True, type=click.Choice(list(_METHODS)),
+              help="direct 直接送达, mail 邮寄送达 (with --tracking), left 留置送达, electronic 电子送达.")
+@click.option("--on", "served_on", required=True, help="The service date, YYYY-MM-DD (not before the issue date).")
+@click.option("--by", "login", required=True, help="Who records it.")
+@click.option("--served-by", "server_login", default=None, help="Who served it (default: --by).")
+@click.option("--tracking", default=None, help="The postal tracking number (邮寄送达).")
+@click.option("--proof", "proof_id", type=ID, default=None, help="The case attachment holding the 送达回证 or photo.")
+@click.option("--recipient", default="", help="Who signed for it.")
+@click.option("--correct", "reason", default=None, help="Correct the recorded service, with this reason.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def serve_command(notice_id, method, served_on, login, server_login, tracking, proof_id, recipient, reason, as_json):
+    """Record (or correct) the service of an issued notice; a period that runs from its receipt starts then."""
+    from compliance.models import Deadline
+    from compliance.operations.service import correct_service, record_service
+
+    def run():
+        actor = _user(login)
+        server = _user(server_login) if server_login else actor
+        kwargs = dict(actor=actor, now=utcnow(), method=method, served_on=served_on, served_by=server,
+                      tracking_number=tracking, proof_attachment_id=proof_id, recipient=recipient)
+        if reason is not None:
+            service = correct_service(db.session, notice_id, reason=reason, **kwargs)
+        else:
+            service = record_service(db.session, notice_id, **kwargs)
+        deadline = db.session.get(Deadline, service.deadline_id) if service.deadline_id else None
+        if as_json:
+            click.echo(json.dumps({"notice_id": notice_id, "service_id": service.id, "method": service.method,
+                                   "served_on": service.served_on.isoformat(),
+                                   "deadline": None if deadline is None else {
+                                       "rule": deadline.rule_key, "start": deadline.start_on.isoformat(),
+                                       "due": deadline.due_on.isoformat(), "status": deadline.status}},
+                                  ensure_ascii=False))
+            return
+        line = f"已记录文书 {notice_id} 的送达：{_METHODS[service.method]}，{service.served_on.isoformat()}"
+        if deadline is not None:
+            line += f"；{deadline.label}自送达次日起算，至 {deadline.due_on.isoformat()}"
+        click.echo(line)
     _run(run)

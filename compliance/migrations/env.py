@@ -21,14 +21,29 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    # Batch mode changes a SQLite table by copying it to a new one and dropping the old: with foreign keys on, the
+    # drop of a table other rows refer to (cases) fails. The pragma only acts outside a transaction; the keys are
+    # checked before the migration commits and switched on again after it.
+    driver = connection.connection.driver_connection if sqlite and not connection.in_transaction() else None
+    if driver is not None:
+        driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if driver is not None:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    finally:
+        if driver is not None:
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

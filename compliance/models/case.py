@@ -83,6 +83,25 @@ class Case(Base):
     payment_demand_due: Mapped[dt.date | None] = mapped_column(Date)
     was_listed: Mapped[bool] = mapped_column(Boolean, default=False)
     rectified_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Issue 10 (migration 0006): periods from service, the bargaining request, decisions, orders, the court.
+    visit_rectification_due: Mapped[dt.date | None] = mapped_column(Date)
+    obstruction_on: Mapped[dt.date | None] = mapped_column(Date)
+    bargaining_requested_on: Mapped[dt.date | None] = mapped_column(Date)
+    bargaining_received_on: Mapped[dt.date | None] = mapped_column(Date)
+    bargaining_answer_due: Mapped[dt.date | None] = mapped_column(Date)
+    bargaining_answered_on: Mapped[dt.date | None] = mapped_column(Date)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date)
+    correction_ordered_on: Mapped[dt.date | None] = mapped_column(Date)
+    correction_due: Mapped[dt.date | None] = mapped_column(Date)
+    court_filed_on: Mapped[dt.date | None] = mapped_column(Date)
+    court_accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+    payment_order_issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    payment_order_served_on: Mapped[dt.date | None] = mapped_column(Date)
+    payment_order_due: Mapped[dt.date | None] = mapped_column(Date)
+    payment_objected_on: Mapped[dt.date | None] = mapped_column(Date)
+    enforcement_applied_on: Mapped[dt.date | None] = mapped_column(Date)
+    listed_on: Mapped[dt.date | None] = mapped_column(Date)
+    listing_seriousness: Mapped[str | None] = mapped_column(String(10))
 
     enterprise: Mapped[Enterprise] = relationship(lazy="joined")
     jurisdiction: Mapped[Jurisdiction] = relationship(lazy="joined")
@@ -108,7 +127,12 @@ class Case(Base):
         return [a.user for a in self.assignments]
 
     _FACT_FIELDS = ("visited_on", "opinion_issued_on", "opinion_reply_due", "replied_on", "refused_on",
-                    "payment_demanded_on", "payment_demand_due", "was_listed", "rectified_on")
+                    "payment_demanded_on", "payment_demand_due", "was_listed", "rectified_on",
+                    "visit_rectification_due", "obstruction_on", "bargaining_requested_on", "bargaining_received_on",
+                    "bargaining_answer_due", "bargaining_answered_on", "decided_on", "correction_ordered_on",
+                    "correction_due", "court_filed_on", "court_accepted_on", "payment_order_issued_on",
+                    "payment_order_served_on", "payment_order_due", "payment_objected_on", "enforcement_applied_on",
+                    "listed_on", "listing_seriousness")
 
     def facts(self) -> CaseFacts:
         """The plain facts the pure ladder decides on."""

@@ -9,17 +9,26 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from compliance.db import Base, UTCDateTime
 from compliance.models.base import enum_check, utcnow
-from workflows.deadlines import Counting, PeriodRule
+from workflows.deadlines import NATURES, Counting, PeriodRule
+
+_Nature = StrEnum("_Nature", {key: key for key in NATURES})
 
 
 class DeadlineStatus(StrEnum):
     OPEN = "open"
+    #: The period runs from the letter's receipt and its service is not recorded yet: no start, no due date.
+    #: Never overdue, never approaching; guards do not treat it as lapsed (issue 10).
+    AWAITING_SERVICE = "awaiting_service"
     MET = "met"               # the act happened in time (reply received, paid, rectified)
     SUPERSEDED = "superseded"  # the case moved on (escalated, withdrawn)
 
     @property
     def label(self) -> str:
-        return {"open": "进行中", "met": "已履行", "superseded": "已被替代"}[self.value]
+        return {"open": "进行中", "awaiting_service": "待送达", "met": "已履行", "superseded": "已被替代"}[self.value]
+
+
+#: The statuses of a deadline that is still pending (running, or waiting for its letter's service).
+PENDING_STATUSES = (DeadlineStatus.OPEN.value, DeadlineStatus.AWAITING_SERVICE.value)
 
 
 class Deadline(Base):
@@ -27,6 +36,7 @@ class Deadline(Base):
     __table_args__ = (
         enum_check("status", DeadlineStatus, "status"),
         enum_check("counting", Counting, "counting"),
+        enum_check("nature", _Nature, "nature"),
         # The scheduler's "what falls due" query only ever looks at open rows; the case list sorted by due date
         # reads it in (due_on, case_id) order (case_id added by migration 0004).
         Index("ix_deadlines_open_due", "due_on", "case_id", postgresql_where=text("status = 'open'"),
@@ -45,9 +55,12 @@ class Deadline(Base):
     period: Mapped[int] = mapped_column(Integer)
     counting: Mapped[str] = mapped_column(String(20))
     legal_basis: Mapped[str] = mapped_column(String(300))
-    #: The day of the act that starts the period; it is not counted.
-    start_on: Mapped[dt.date] = mapped_column(Date)
-    due_on: Mapped[dt.date] = mapped_column(Date)
+    #: statutory (法定期限), committee (本会确定的期限), diary (本会跟进提醒) or authority (责令改正文书确定的期限).
+    nature: Mapped[str] = mapped_column(String(20), default="statutory", server_default="statutory")
+    #: The day of the act that starts the period; it is not counted. None while awaiting service.
+    start_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: None while awaiting service (待送达).
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
     #: The raw last day when it fell on a rest day and the deadline moved to the next working day.
     extended_from: Mapped[dt.date | None] = mapped_column(Date)
     #: Computed for a year without official holiday data (weekends only); recomputed when the year is entered.
@@ -62,11 +75,20 @@ class Deadline(Base):
     def rule(self) -> PeriodRule:
         """The rule this deadline was counted with (as stored: a visit may have set its own period)."""
         return PeriodRule(key=self.rule_key, label=self.label, period=self.period, counting=Counting(self.counting),
-                          legal_basis=self.legal_basis)
+                          legal_basis=self.legal_basis, nature=self.nature or "statutory",
+                          starts="service" if self.is_awaiting_service else "event")
 
     @property
     def is_open(self) -> bool:
         return self.status == DeadlineStatus.OPEN.value
+
+    @property
+    def is_awaiting_service(self) -> bool:
+        return self.status == DeadlineStatus.AWAITING_SERVICE.value
+
+    @property
+    def nature_label(self) -> str:
+        return NATURES.get(self.nature or "statutory", "")
 
     def __repr__(self) -> str:
         return f"<Deadline {self.case_id} {self.rule_key} {self.due_on}>"

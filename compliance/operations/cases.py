@@ -20,12 +20,12 @@ from compliance.access import Permission, in_scope, permissions, require
 from compliance.clock import business_date
 from compliance.operations.reminders import clear_ready
 from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from compliance.models import (Case, CaseAssignment, CaseEvent, CaseViolation, Deadline, DeadlineStatus,
-                               Enterprise, Jurisdiction, Notice, NoticeStatus, User, next_seq)
+from compliance.models import (PENDING_STATUSES, Case, CaseAssignment, CaseEvent, CaseViolation, Deadline,
+                               DeadlineStatus, Enterprise, Jurisdiction, Notice, NoticeStatus, User, next_seq)
 from compliance.policy import VERSION_COLUMNS, load_policy
 from compliance.snapshots import CaseFile, draft_snapshot, issuer_for, plain
 from workflows import ladder
-from workflows.issuing import REQUIRES_ISSUED, letter_missing
+from workflows.issuing import REQUIRES_ISSUED, RESTARTS, letter_missing
 from workflows.ladder import CaseFacts, Policy, State, Step, Violation
 
 
@@ -156,16 +156,20 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
                       details={"inputs": plain(step.inputs), "business_date": today.isoformat(),
                                "deadlines_started": [d.rule.key for d in step.starts],
                                "deadlines_closed": [list(c) for c in step.closes],
-                               "notices": list(step.notices)})
+                               "notices": list(step.notices), "ladder": ladder.LADDER_VERSION})
     session.add(event)
     session.flush()
     result = StepResult(case=case, event=event)
     result.closed = _close_deadlines(session, case, step, event, now)
     for due in step.starts:
-        deadline = Deadline(case_id=case.id, rule_key=due.rule.key, label=due.rule.label, period=due.rule.period,
-                            counting=due.rule.counting.value, legal_basis=due.rule.legal_basis, start_on=due.start,
-                            due_on=due.due, extended_from=due.extended_from, is_provisional=due.provisional,
-                            explanation=due.explain(), opened_event_id=event.id, created_at=now)
+        waiting = None if due.awaiting_service else _awaiting_row(session, case.id, due.rule.key)
+        if waiting is not None:
+            # The step starts a period that was waiting for a receipt (the court's service of the 支付令 on the
+            # debtor): the waiting row runs from now on, so the case keeps one row per period.
+            set_started(waiting, due)
+            result.started.append(waiting)
+            continue
+        deadline = new_deadline(case.id, due, event.id, now)
         session.add(deadline)
         result.started.append(deadline)
     # The drafts read earlier steps from the database (one query for all of them, and only when they print
@@ -176,15 +180,27 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
         case_file = CaseFile.read(session, case, step.notices, started=result.started, current=current)
         for notice_type in step.notices:
             issuer = issuer_for(case, notice_type)
+            snapshot = draft_snapshot(session, case, notice_type, issuer=issuer, started=result.started,
+                                      today=today, current=current, case_file=case_file)
+            snapshot.update(_periods_in_words(notice_type, step))
             notice = Notice(case_id=case.id, notice_type=notice_type, status=NoticeStatus.DRAFT.value,
                             issuer_id=issuer.id, drafted_by_id=actor.id if actor else None, drafted_at=now,
-                            drafted_event_id=event.id,
-                            snapshot=draft_snapshot(session, case, notice_type, issuer=issuer, started=result.started,
-                                                    today=today, current=current, case_file=case_file))
+                            drafted_event_id=event.id, snapshot=snapshot)
             session.add(notice)
             result.notices.append(notice)
     session.flush()
     return result
+
+
+def _periods_in_words(notice_type: str, step: Step) -> dict[str, str]:
+    """A period that runs from the letter's receipt, as the letter prints it ("自收到本意见书之日起15个工作日内")."""
+    restart = RESTARTS.get(notice_type)
+    if restart is None or restart.period_key is None:
+        return {}
+    for due in step.starts:
+        if due.rule.key == restart.rule_key and due.awaiting_service:
+            return {restart.period_key: due.rule.in_words(restart.document)}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -287,10 +303,33 @@ def _close_query():
     t = Deadline.__table__
     return (update(t)
             .where(t.c.case_id == bindparam("the_case"), t.c.rule_key.in_(bindparam("keys", expanding=True)),
-                   t.c.status == DeadlineStatus.OPEN.value)
+                   t.c.status.in_(PENDING_STATUSES))
             .values(status=bindparam("outcome"), closed_event_id=bindparam("event_id"),
                     closed_at=bindparam("closed_at_", type_=t.c.closed_at.type))
             .returning(t.c.id))
+
+
+def new_deadline(case_id: int, due, event_id: int | None, now: dt.datetime) -> Deadline:
+    """A deadline row for a DueDate: running, or awaiting service (no start, no due date)."""
+    status = DeadlineStatus.AWAITING_SERVICE if due.awaiting_service else DeadlineStatus.OPEN
+    return Deadline(case_id=case_id, rule_key=due.rule.key, label=due.rule.label, period=due.rule.period,
+                    counting=due.rule.counting.value, legal_basis=due.rule.legal_basis, nature=due.rule.nature,
+                    start_on=due.start, due_on=due.due, extended_from=due.extended_from,
+                    is_provisional=due.provisional, explanation=due.explain(), status=status.value,
+                    opened_event_id=event_id, created_at=now)
+
+
+def set_started(row: Deadline, due) -> None:
+    """A waiting deadline row now runs: start, due date, explanation from `due`."""
+    row.status = DeadlineStatus.OPEN.value
+    row.start_on, row.due_on, row.extended_from = due.start, due.due, due.extended_from
+    row.is_provisional, row.explanation = due.provisional, due.explain()
+
+
+def _awaiting_row(session: Session, case_id: int, rule_key: str) -> Deadline | None:
+    return session.scalars(select(Deadline).where(
+        Deadline.case_id == case_id, Deadline.rule_key == rule_key,
+        Deadline.status == DeadlineStatus.AWAITING_SERVICE.value).order_by(Deadline.id.desc()).limit(1)).first()
 
 
 def issued_letter_types(session: Session, case_id: int) -> frozenset[str]:
@@ -335,40 +374,82 @@ class Replay:
 
 
 def replay_case(session: Session, case_id: int, *, policy: Policy | None = None) -> Replay:
-    """Apply a case's events in order to a fresh case (in memory): the result must equal the stored case."""
+    """Apply a case's events in order to a fresh case (in memory): the result must equal the stored case.
+
+    A step recorded before issue 10 (its event has no "ladder" version) is re-applied under Policy.legacy(), as it
+    was taken; a notice's issue either restarted its period ("restarted") or left it awaiting service
+    ("awaiting_service"), and a recorded service ("notice.served") starts it.
+    """
     events = case_history(session, case_id)
     if not events or events[0].action != "case.opened":
         raise NotFound(f"案件 {case_id} 没有立案记录")
     policy = policy or load_policy(session)
+    legacy = policy.legacy()
     facts = CaseFacts(state=State.REGISTERED, violations=frozenset(Violation(v) for v in events[0].details["violations"]))
-    deadlines: list[list] = []
+    deadlines: list[list] = []   # [rule key, start, due, status, rule]
     for event in events[1:]:
-        restarted = event.details.get("restarted") if event.action == "notice.issued" else None
-        if restarted:   # the letter went out: its period runs from the issue date
-            facts = _replay_restart(facts, deadlines, event.details["notice_type"], restarted, policy)
+        details = event.details or {}
+        if event.action == "notice.issued":
+            restarted = details.get("restarted")
+            if restarted:   # the letter went out: its period waits for service, or runs from the issue date
+                era = policy if restarted.get("ladder") else legacy
+                facts = _replay_restart(facts, deadlines, details["notice_type"], restarted, era)
+            continue
+        if event.action in ("notice.served", "notice.service_corrected"):
+            if details.get("started"):
+                facts = _replay_service(facts, deadlines, details["notice_type"], details["started"], policy)
             continue
         if event.trigger is None:  # bookkeeping (deadlines recomputed): the replay recomputes on today's calendar
             continue
-        step = ladder.fire(facts, event.trigger, event.details["inputs"], dt.date.fromisoformat(
-            event.details["business_date"]), policy, replaying=True)
+        era = policy if details.get("ladder") else legacy
+        step = ladder.fire(facts, event.trigger, details["inputs"], dt.date.fromisoformat(
+            details["business_date"]), era, replaying=True)
         for rule_key, outcome in step.closes:
             for d in deadlines:
-                if d[0] == rule_key and d[3] == DeadlineStatus.OPEN.value:
+                if d[0] == rule_key and d[3] in PENDING_STATUSES:
                     d[3] = outcome
-        deadlines.extend([due.rule.key, due.start, due.due, DeadlineStatus.OPEN.value] for due in step.starts)
+        for due in step.starts:
+            waiting = None if due.awaiting_service else next(
+                (d for d in reversed(deadlines) if d[0] == due.rule.key
+                 and d[3] == DeadlineStatus.AWAITING_SERVICE.value), None)
+            if waiting is not None:
+                waiting[1:5] = [due.start, due.due, DeadlineStatus.OPEN.value, due.rule]
+            else:
+                status = DeadlineStatus.AWAITING_SERVICE if due.awaiting_service else DeadlineStatus.OPEN
+                deadlines.append([due.rule.key, due.start, due.due, status.value, due.rule])
         facts = step.facts
-    return Replay(facts=facts, deadlines=tuple(tuple(d) for d in deadlines))
+    return Replay(facts=facts, deadlines=tuple(tuple(d[:4]) for d in deadlines))
 
 
 def _replay_restart(facts: CaseFacts, deadlines: list[list], notice_type: str, restarted: dict,
                     policy: Policy) -> CaseFacts:
     from workflows.issuing import restart_on_issue
-    start = dt.date.fromisoformat(restarted["start"])
-    facts, due = restart_on_issue(facts, notice_type, start, policy.rules[restarted["rule"]], policy.calendar)
-    for d in reversed(deadlines):
-        if d[0] == restarted["rule"] and d[3] == DeadlineStatus.OPEN.value:
-            d[1], d[2] = due.start, due.due
-            break
+    pending = [d for d in deadlines if d[0] == restarted["rule"] and d[3] in PENDING_STATUSES]
+    row = pending[-1] if pending else None
+    rule = policy.rules[restarted["rule"]]
+    if row is not None and restarted.get("ladder"):
+        # The stored row's own rule (a visit may have set its period), as the issue judged it.
+        rule = replace(row[4], starts="service" if restarted.get("awaiting_service") else "event")
+    issued_on = dt.date.fromisoformat(restarted.get("issued_on") or restarted["start"])
+    facts, due = restart_on_issue(facts, notice_type, issued_on, rule, policy.calendar)
+    if row is not None:
+        if due.awaiting_service:
+            row[1:4] = [None, None, DeadlineStatus.AWAITING_SERVICE.value]
+        else:
+            row[1], row[2] = due.start, due.due
+    return facts
+
+
+def _replay_service(facts: CaseFacts, deadlines: list[list], notice_type: str, started: dict,
+                    policy: Policy) -> CaseFacts:
+    from workflows.issuing import start_on_service
+    row = next((d for d in reversed(deadlines) if d[0] == started["rule"]
+                and d[3] in (DeadlineStatus.AWAITING_SERVICE.value, DeadlineStatus.OPEN.value)), None)
+    rule = row[4] if row is not None else policy.rules[started["rule"]]
+    facts, due = start_on_service(facts, notice_type, dt.date.fromisoformat(started["served_on"]), rule,
+                                  policy.calendar)
+    if row is not None:
+        row[1:4] = [due.start, due.due, DeadlineStatus.OPEN.value]
     return facts
 
 

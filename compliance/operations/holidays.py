@@ -17,7 +17,9 @@ from workflows.calendar import DayKind, HolidayOverride
 from workflows.deadlines import compute_due
 
 #: Deadlines whose due date the ladder's guards read from the case row.
-_FACT_FOR_RULE = {"opinion_reply": "opinion_reply_due", "payment_demand": "payment_demand_due"}
+_FACT_FOR_RULE = {"opinion_reply": "opinion_reply_due", "payment_demand": "payment_demand_due",
+                  "visit_rectification": "visit_rectification_due", "bargaining_answer": "bargaining_answer_due",
+                  "correction_order": "correction_due", "payment_order": "payment_order_due"}
 
 
 def enter_holiday_year(session: Session, *, year: int, days: Iterable[HolidayOverride], source: str,

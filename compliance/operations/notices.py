@@ -24,13 +24,14 @@ from compliance.access import Permission, require
 from compliance.clock import business_date, to_beijing
 from compliance.documents import DocumentStore
 from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from compliance.models import (Case, CaseEvent, Deadline, DeadlineStatus, Jurisdiction, Notice, NoticeStatus,
-                               StoredDocument, User, next_seq)
+from compliance.models import (PENDING_STATUSES, Case, CaseEvent, Deadline, DeadlineStatus, Jurisdiction, Notice,
+                               NoticeStatus, StoredDocument, User, next_seq)
 from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
 from compliance.operations.accounts import unprintable
 from compliance.snapshots import REFERENCES, issuer_facts, plain, resolve_references
-from workflows.issuing import RESTARTS, restart_on_issue
+from workflows.issuing import RESTARTS, restart_keys, restart_on_issue, rule_at_issue
+from workflows.ladder import LADDER_VERSION
 
 #: The longest reason for sending back or withdrawing a notice.
 MAX_REASON = 1000
@@ -421,7 +422,13 @@ def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, 
         policy = policy or load_policy(session)
         restarted = _restart_deadline(session, cases[notice.case_id], notice, today, policy)
         if restarted is not None:
-            if restart.fact_key:
+            if restarted.get("awaiting_service"):
+                # Runs from receipt: the letter prints the period in words, never a date computed before service.
+                if restart.fact_key:
+                    finals[notice.id].pop(restart.fact_key, None)
+                if restart.period_key:
+                    finals[notice.id][restart.period_key] = restarted["period"]
+            elif restart.fact_key:
                 finals[notice.id][restart.fact_key] = restarted["due"]
             restarts[notice.id] = restarted
     pdfs = render(jobs)
@@ -448,21 +455,30 @@ def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, 
 
 
 def _restart_deadline(session: Session, case: Case, notice: Notice, today: dt.date, policy) -> dict | None:
-    """Restart the period the notice's step opened, from the issue date; None when it is no longer open."""
-    rule_key = RESTARTS[notice.notice_type].rule_key
-    row = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.rule_key == rule_key,
-                                                 Deadline.status == DeadlineStatus.OPEN.value)
+    """The period the notice's step opened, as its issue leaves it: awaiting service (待送达, no due date) when it
+    runs from the letter's receipt, else restarted from the issue date; None when it is no longer pending."""
+    keys = restart_keys(notice.notice_type)
+    row = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.rule_key.in_(keys),
+                                                 Deadline.status.in_(PENDING_STATUSES))
                           .order_by(Deadline.id.desc()).limit(1)).first()
     if row is None:
         return None
-    rule = row.rule()
+    rule = rule_at_issue(notice.notice_type, row.rule(), policy.rules.get(row.rule_key))
     facts, due = restart_on_issue(case.facts(), notice.notice_type, today, rule, policy.calendar)
     case.apply_facts(facts)
+    if due.awaiting_service:
+        was = row.due_on
+        row.status, row.start_on, row.due_on, row.extended_from = DeadlineStatus.AWAITING_SERVICE.value, None, None, None
+        row.is_provisional, row.explanation = False, due.explain()
+        return {"rule": row.rule_key, "deadline_id": row.id, "awaiting_service": True, "ladder": LADDER_VERSION,
+                "issued_on": today.isoformat(),
+                "period": rule.in_words(RESTARTS[notice.notice_type].document),
+                "was_due": was.isoformat() if was else None}
     before = row.due_on
     row.start_on, row.due_on, row.extended_from = due.start, due.due, due.extended_from
     row.is_provisional, row.explanation = due.provisional, due.explain()
-    return {"rule": rule_key, "deadline_id": row.id, "start": today.isoformat(), "due": due.due.isoformat(),
-            "was_due": before.isoformat()}
+    return {"rule": row.rule_key, "deadline_id": row.id, "start": today.isoformat(), "due": due.due.isoformat(),
+            "was_due": before.isoformat(), "ladder": LADDER_VERSION}
 
 
 def issue_notice(session: Session, notice_id: int, *, actor: User, now: dt.datetime, store: DocumentStore,

@@ -29,7 +29,7 @@ from compliance.clock import business_date, utcnow
 from compliance.db import db
 from compliance.web.forms import refusal_on_form
 from compliance.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
-from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Notice, User
+from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Notice, NoticeService, User
 from compliance.operations.attachments import case_attachments
 from compliance.operations.assignments import assign_supervisors, eligible_supervisors, may_work, stale_message
 from compliance.operations.cases import MAX_SUMMARY, case_deadlines, case_options, open_case
@@ -273,6 +273,11 @@ def _input_field(spec: InputField):
                                                message=f"{spec.label}应为1至{MAX_PERIOD}之间的整数")],
                            render_kw={"type": "number", "min": 1, "max": MAX_PERIOD, "inputmode": "numeric",
                                       **render})
+    if spec.kind == "choice":
+        # The ladder checks the value (and says so in Chinese); the form only offers the choices.
+        blank = [] if spec.required else [SelectChoice("", "（不填）")]
+        return SelectField(spec.label, choices=blank + [SelectChoice(v, label) for v, label in spec.choices],
+                           validate_choice=False, render_kw=render)
     if spec.kind == "names":
         limit = MAX_NAMES * (NAME_LENGTH + 1)
         return StringField(spec.label, [Length(max=limit, message=f"{spec.label}过长：最多{MAX_NAMES}名，"
@@ -442,9 +447,11 @@ def case_page(case: Case, status: int = 200, *, step_forms: dict[str, StepForm] 
         if o.trigger in step_forms and not o.allowed and alert is None:
             alert = f"不能{o.label}：{o.reason}"
     notices = db.session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)).all()
+    services = {s.notice_id: s for s in db.session.scalars(select(NoticeService).where(
+        NoticeService.case_id == case.id, NoticeService.superseded_at.is_(None)))}
     return render_template(
         "case.html", case=case, steps=steps, allowed=allowed, blocked=blocked, closed=closed, works=works,
-        deadlines=case_deadlines(db.session, case.id), notices=notices, trail=trail(case, notices),
+        deadlines=case_deadlines(db.session, case.id), notices=notices, trail=trail(case, notices), services=services,
         assign=assign if assign is not None else (assign_form(case) if works and not case.is_closed else None),
         alert=alert), status
 
@@ -498,6 +505,8 @@ def _input_lines(trigger: str, inputs: dict) -> list[str]:
             shown = "、".join(map(str, value))
         elif field.kind == "days":
             shown = f"{value}日"
+        elif field.kind == "choice":
+            shown = dict(field.choices).get(value, _plain_value(value))
         else:
             shown = _plain_value(value)
         lines.append(f"{field.label}：{shown}")

@@ -11,7 +11,7 @@ import functools
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 import letters
@@ -237,3 +237,20 @@ def selected_ids(values: list[str]) -> list[int]:
         if int(value) not in out:
             out.append(int(value))
     return out
+
+
+class ServiceForm(FlaskForm):
+    """How and when an issued notice reached its addressee (送达). Choices of who served it and of the proof are
+    set by the page (the case's supervisors, the case's evidence); the operation checks every value again."""
+
+    method = SelectField("送达方式", choices=[SelectChoice("direct", "直接送达"), SelectChoice("mail", "邮寄送达"),
+                                          SelectChoice("left", "留置送达"), SelectChoice("electronic", "电子送达")],
+                         validate_choice=False)
+    served_on = StringField("送达日期", validators=[DataRequired(message="请填写送达日期"),
+                                                  _length("送达日期", 10)], render_kw={"type": "date"})
+    served_by = SelectField("送达人", validate_choice=False)
+    recipient = StringField("签收人", validators=[_length("签收人", 100)])
+    tracking_number = StringField("邮寄单号", validators=[_length("邮寄单号", 50)])
+    proof = SelectField("送达回证或照片", validate_choice=False)
+    note = StringField("备注", validators=[_length("备注", 500)])
+    reason = StringField("更正理由", validators=[_length("更正理由", 500)])

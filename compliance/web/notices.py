@@ -230,15 +230,19 @@ def notice_actions(notice: Notice) -> frozenset[str]:
     """What the signed-in user may do with this notice now (links on the case page): the operations decide again."""
     held = permissions(current_user)
     if not held & {Permission.EDIT_DRAFT, Permission.APPROVE_NOTICE, Permission.ISSUE_NOTICE,
-                   Permission.WITHDRAW_NOTICE}:
+                   Permission.WITHDRAW_NOTICE, Permission.WORK_CASE}:
         return frozenset()
     case = db.session.get(Case, notice.case_id)
-    if not (in_scope(current_user, case.jurisdiction)
-            and in_scope(current_user, db.session.get(Jurisdiction, notice.issuer_id))):
+    if not in_scope(current_user, case.jurisdiction):
         return frozenset()
+    if not in_scope(current_user, db.session.get(Jurisdiction, notice.issuer_id)):
+        # a letter of a higher committee: whoever works the case still records how it was served
+        serve = notice.status == NoticeStatus.ISSUED.value and Permission.WORK_CASE in held
+        return frozenset({"serve"}) if serve else frozenset()
     wanted = {NoticeStatus.DRAFT.value: {"edit": Permission.EDIT_DRAFT, "approve": Permission.APPROVE_NOTICE},
               NoticeStatus.APPROVED.value: {"issue": Permission.ISSUE_NOTICE},
-              NoticeStatus.ISSUED.value: {"withdraw": Permission.WITHDRAW_NOTICE}}.get(notice.status, {})
+              NoticeStatus.ISSUED.value: {"withdraw": Permission.WITHDRAW_NOTICE,
+                                          "serve": Permission.WORK_CASE}}.get(notice.status, {})
     return frozenset(action for action, permission in wanted.items() if permission in held)
 
 
@@ -514,3 +518,59 @@ def withdraw(notice_id: int):
                              url_for(".edit", notice_id=drafted.id))
     return render_template("notices/withdraw.html", notice=notice, form=form,
                            case=db.session.get(Case, notice.case_id)), status
+
+
+# ---------------------------------------------------------------------------------------------- service
+
+@bp.route("/notices/<id:notice_id>/service", methods=["GET", "POST"])
+@login_required
+def service(notice_id: int):
+    """Record how and when an issued notice was served (送达), or correct the record; the period that runs from
+    the letter's receipt (待送达 until then) starts from the service date."""
+    from compliance.models import Attachment, NoticeService
+    from compliance.operations import service as service_ops
+    from wtforms import SelectChoice
+
+    from compliance.web.notice_forms import ServiceForm
+    _need(Permission.WORK_CASE)
+    notice = db.session.get(Notice, notice_id)
+    absent = f"文书 {notice_id} 不存在"
+    if notice is None:
+        raise NotFound(absent)
+    case = db.session.get(Case, notice.case_id)
+    require(current_user, Permission.WORK_CASE, case.jurisdiction, absent=absent)
+    current = service_ops.current_service(db.session, notice.id)
+    form = ServiceForm()
+    servers = {u.id: u for u in [current_user, *case.supervisors] if u.is_active}
+    form.served_by.choices = [SelectChoice(str(u.id), u.name) for u in servers.values()]
+    evidence = db.session.scalars(select(Attachment).where(Attachment.case_id == case.id)
+                                  .order_by(Attachment.id)).all()
+    form.proof.choices = [SelectChoice("", "（暂不附）")] + [SelectChoice(str(a.id), a.filename) for a in evidence]
+    if request.method == "GET" and current is None:
+        form.served_by.data = str(current_user.id)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            chosen = form.served_by.data or ""
+            server = servers.get(int(chosen)) if chosen.isdigit() and len(chosen) < 10 else None
+            kwargs = dict(actor=current_user, now=utcnow(), method=form.method.data, served_on=form.served_on.data,
+                          served_by=server, tracking_number=form.tracking_number.data or None,
+                          proof_attachment_id=form.proof.data or None, recipient=form.recipient.data or "",
+                          note=form.note.data or "")
+            try:
+                if current is None:
+                    done = service_ops.record_service(db.session, notice.id, **kwargs)
+                else:
+                    done = service_ops.correct_service(db.session, notice.id, reason=form.reason.data, **kwargs)
+            except CORRECTABLE as exc:
+                db.session.rollback()
+                status = refusal_on_form(form, exc, name={"proof_attachment_id": "proof"}.get(exc.field or "",
+                                                                                                  exc.field or ""))
+            else:
+                message = f"已记录{_title(notice)}的送达（{done.method_label}，{done.served_on:%Y-%m-%d}）"
+                return _done(message, url_for("web.case_detail", case_id=case.id))
+    history = db.session.scalars(select(NoticeService).where(NoticeService.notice_id == notice.id)
+                                 .order_by(NoticeService.id)).all()
+    return render_template("notices/service.html", notice=notice, case=case, form=form, current=current,
+                           history=history, evidence={a.id: a for a in evidence}), status

@@ -31,9 +31,11 @@ MAX_ID = 2**31 - 1
 
 #: How the deadlines page names a deadline's status. A superseded deadline was replaced by the case's next step:
 #: its date no longer runs, so it is never shown as merely "ended" beside a date still to come.
-STATUS_LABELS = {DeadlineStatus.OPEN.value: "进行中", DeadlineStatus.MET.value: "已履行",
-                 DeadlineStatus.SUPERSEDED.value: "已被替代"}
-SHOW = {"all": "全部进行中", "week": "本周到期", "overdue": "已逾期", "provisional": "暂定", "closed": "已了结"}
+STATUS_LABELS = {DeadlineStatus.OPEN.value: "进行中", DeadlineStatus.AWAITING_SERVICE.value: "待送达",
+                 DeadlineStatus.MET.value: "已履行", DeadlineStatus.SUPERSEDED.value: "已被替代"}
+#: "awaiting": periods that run from a letter's receipt whose service is not recorded (no due date, never overdue).
+SHOW = {"all": "全部进行中", "week": "本周到期", "overdue": "已逾期", "provisional": "暂定", "awaiting": "待送达",
+        "closed": "已了结"}
 
 
 def _id(raw: str | None) -> int | None:
@@ -157,7 +159,9 @@ def _deadline_query(f: DeadlineFilters, today: dt.date, user=None):
                      .join(Case, Case.id == Deadline.case_id).join(Enterprise, Enterprise.id == Case.enterprise_id),
                      Case, user)
     if f.show == "closed":
-        query = query.where(Deadline.status != DeadlineStatus.OPEN.value)
+        query = query.where(Deadline.status.in_([DeadlineStatus.MET.value, DeadlineStatus.SUPERSEDED.value]))
+    elif f.show == "awaiting":
+        query = query.where(Deadline.status == DeadlineStatus.AWAITING_SERVICE.value)
     else:
         query = query.where(Deadline.status == DeadlineStatus.OPEN.value)
     if f.show == "week":
@@ -181,10 +185,13 @@ def deadlines():
         abort(403)
     today = clock.business_date(_now())
     f = DeadlineFilters.from_args(request.args)
-    cursor = keyset.decode(request.args.get("after"), "deadlines", f.token, (keyset.as_date, keyset.as_int))
+    # Awaiting service has no due date: those rows go in the order they were opened.
+    awaiting = f.show == "awaiting"
+    kinds = (keyset.as_int,) if awaiting else (keyset.as_date, keyset.as_int)
+    cursor = keyset.decode(request.args.get("after"), "deadlines", f.token, kinds)
     query = _deadline_query(f, today)
     total = listing.count_capped(db.session, query.with_only_columns(Deadline.id))
-    columns = [Deadline.due_on, Deadline.id]
+    columns = [Deadline.id] if awaiting else [Deadline.due_on, Deadline.id]
     if cursor is not None:
         query = query.where(keyset.after(columns, cursor.key, False))
     found = db.session.execute(query.order_by(*columns).limit(listing.PAGE_SIZE + 1)).all()
@@ -195,7 +202,8 @@ def deadlines():
     page = listing.Page(rows=rows, shown_before=shown_before, total=total)
     if more:
         last = rows[-1].deadline
-        page.next_cursor = keyset.encode("deadlines", f.token, (last.due_on, last.id), shown_before + len(rows))
+        key = (last.id,) if awaiting else (last.due_on, last.id)
+        page.next_cursor = keyset.encode("deadlines", f.token, key, shown_before + len(rows))
     return render_template("reminders/deadlines.html", page=page, f=f, shows=SHOW, today=today,
                            count_cap=listing.COUNT_CAP, can_work=Permission.WORK_CASE in permissions(current_user))
 

@@ -232,6 +232,25 @@ def test_new_supervisor_to_closed_case(live_server, browse):
     complete_and_submit(sup, case_url, "工会劳动法律监督宣讲告知书")
     approve_and_issue(leader, reference, "工会劳动法律监督宣讲告知书")
 
+    # --- Records how the letter reached the enterprise (送达): its 30 days run from today.
+    page.goto(case_url)
+    notices_table(page).locator("tr", has_text="工会劳动法律监督宣讲告知书").get_by_role("link", name="送达").click()
+    page.wait_for_load_state("load")
+    page.get_by_label("送达方式").select_option("direct")
+    page.get_by_label("送达日期").fill(today)
+    page.get_by_label("签收人").fill("企业行政主管")
+    sup.shoot("notice-service")
+    page.get_by_role("button", name="记录送达").click()
+    page.wait_for_load_state("load")
+    assert "已记录工会劳动法律监督宣讲告知书的送达" in flash(page), flash(page)
+    # The letter says "逾期未整改的…提出监督意见": the opinion waits, unless the enterprise refuses, as it does.
+    step = open_step(page, "record_refusal")
+    step.get_by_label("拒绝日期").fill(today)
+    step.get_by_label("拒绝情况摘要").fill("企业负责人明确表示不组建工会")
+    step.get_by_role("button", name="记录企业拒绝整改").click()
+    page.wait_for_load_state("load")
+    assert "已记录企业拒绝整改" in flash(page), flash(page)
+
     # --- Issues the opinion: the step drafts the 监督意见书.
     page.goto(case_url)
     step = open_step(page, "issue_opinion")

@@ -16,8 +16,9 @@ from sqlalchemy import func, select, text
 from compliance.db import Base
 from compliance.errors import Forbidden, NotFound
 from compliance.models import Jurisdiction, LoginThrottle, Notice, Role
-from compliance.operations import accounts, cases, holidays, notices, tokens
-from compliance.testing import VISIT
+from compliance.clock import business_date
+from compliance.operations import accounts, cases, holidays, notices, service, tokens
+from compliance.testing import VISIT, refuse_after_visit
 from workflows.calendar import DayKind, HolidayOverride
 
 ROLES = (Role.SUPERVISOR, Role.APPROVER, Role.ADMIN, Role.AUDITOR)
@@ -35,6 +36,7 @@ ALLOWED = {
     "reject_notice": {Role.APPROVER},
     "issue_notice": {Role.SUPERVISOR, Role.APPROVER},
     "request_withdrawal": {Role.SUPERVISOR, Role.APPROVER},
+    "record_service": {Role.SUPERVISOR},
     "create_account": {Role.ADMIN},
     "update_account": {Role.ADMIN},
     "set_active": {Role.ADMIN},
@@ -66,6 +68,7 @@ def world(session, make_user, make_case, supervisor, approver, send_letters, now
     case = make_case(violations=("no_union",))
     cases.fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
     send_letters(case.id, now)                                             # the visit notice: issued
+    refuse_after_visit(session, case.id, actor=supervisor, now=now)  # the visit letter's period has not run
     [opinion] = cases.fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now).notices
     other = make_case(violations=("no_union",))
     [approved] = cases.fire_trigger(session, other.id, "record_visit", VISIT, actor=supervisor, now=now).notices
@@ -125,6 +128,9 @@ def _calls(session, world, now, store):
                                                            store=store),
         "request_withdrawal": lambda actor: notices.request_withdrawal(session, w["issued"].id, actor=actor,
                                                                        reason="企业名称有误", now=now),
+        "record_service": lambda actor: service.record_service(
+            session, w["issued"].id, actor=actor, now=now, method="direct", served_on=business_date(now),
+            served_by=actor),
         "create_account": lambda actor: accounts.create_account(
             session, actor=actor, login="new.member", name="新成员", password="a-Long-passw0rd",
             jurisdiction=w["street"], roles=["supervisor"], now=now, rules=RULES),
@@ -230,7 +236,8 @@ def test_a_street_supervisor_cannot_touch_the_district_letter_of_their_own_case(
     """The 监督建议书 of a street case is the district committee's: the street may take the step, not edit its letter."""
     street_supervisor = make_user(roles={Role.SUPERVISOR}, jurisdiction=jurisdiction)
     case = make_case(violations=("no_union",))
-    for trigger, inputs in (("record_visit", VISIT), ("issue_opinion", {}),
+    for trigger, inputs in (("record_visit", VISIT), ("record_refusal", {"refused_on": "2026-11-24", "summary": "拒绝"}),
+                            ("issue_opinion", {}),
                             ("record_refusal", {"refused_on": "2026-11-24", "summary": "拒绝整改"})):
         cases.fire_trigger(session, case.id, trigger, inputs, actor=street_supervisor, now=now)
         send_letters(case.id, now)

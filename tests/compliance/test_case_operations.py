@@ -116,10 +116,11 @@ def test_a_step_writes_event_deadline_and_notice_draft(session, make_case, super
     assert case.state == "visited" and case.version == 2
     assert [e.action for e in case_history(session, case.id)] == ["case.opened", "case.record_visit"]
     [deadline] = result.started
-    # 2026-11-24 + 30 natural days = 2026-12-24, a Thursday and a working day.
-    assert (deadline.rule_key, deadline.start_on, deadline.due_on) == ("visit_rectification", dt.date(2026, 11, 24),
-                                                                       dt.date(2026, 12, 24))
-    assert deadline.legal_basis and deadline.explanation and not deadline.is_provisional
+    # The visit letter's period runs from its receipt: awaiting service (待送达), no start, no due date.
+    assert (deadline.rule_key, deadline.status, deadline.start_on, deadline.due_on) == (
+        "visit_rectification", "awaiting_service", None, None)
+    assert deadline.legal_basis and "待送达" in deadline.explanation and not deadline.is_provisional
+    assert deadline.nature == "committee"
     [notice] = result.notices
     assert notice.notice_type == "visit" and notice.status == "draft" and notice.number is None
     assert notice.snapshot["enterprise"]["name"] == case.enterprise.name
@@ -165,8 +166,9 @@ def at(day: str) -> dt.datetime:
 
 
 def climb_unpaid_funds_case(session, make_case, supervisor, send_letters):
-    """A whole unpaid-funds case from registration to credit repair, on the 2026 calendar; each letter goes out
-    the day its step drafts it."""
+    """A whole unpaid-funds case from registration to rectification, on the 2026 calendar; each letter goes out the
+    day its step drafts it, and its service is recorded when a period runs from it."""
+    from compliance.testing import serve_issued
     case = make_case(violations=["unpaid_funds", "no_union"], at=at("2026-01-05"))
     visit(session, case, supervisor, at("2026-01-06"))
 
@@ -174,35 +176,86 @@ def climb_unpaid_funds_case(session, make_case, supervisor, send_letters):
         fire_trigger(session, case.id, trigger, inputs or {}, actor=supervisor, now=at(day))
         send_letters(case.id, at(day))
 
-    step("issue_opinion", "2026-02-02")
-    step("record_refusal", "2026-02-05", {"refused_on": "2026-02-05", "summary": "拒绝整改"})
-    step("issue_recommendation", "2026-02-06")
-    step("demand_payment", "2026-03-02")
-    step("apply_payment_order", "2026-03-30")
-    step("request_listing", "2026-05-06")
+    def serve(day):
+        serve_issued(session, case.id, actor=supervisor, served_on=dt.date.fromisoformat(day), now=at(day))
+
+    send_letters(case.id, at("2026-01-06"))
+    serve("2026-01-07")   # visit letter received Wed 7 Jan: 30 days → Fri 6 Feb
+    with pytest.raises(NotAllowed, match="2026年2月6日"):
+        fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=at("2026-02-06"))
+    step("issue_opinion", "2026-02-09")
+    serve("2026-02-10")   # 15 working days after Tue 10 Feb (Spring Festival 15–23 Feb, make-up 14 and 28 Feb) → 9 Mar
+    with pytest.raises(NotAllowed, match="2026年3月9日"):
+        fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=at("2026-03-09"))
+    step("issue_recommendation", "2026-03-10")
+    step("record_decision", "2026-03-16", {"decided_on": "2026-03-12", "authority": "北京市朝阳区人力资源和社会保障局",
+                                           "content": "责令限期补缴"})
+    step("demand_payment", "2026-03-16")
+    serve("2026-03-18")   # 15 days after Wed 18 Mar → Thu 2 Apr
+    step("apply_payment_order", "2026-04-03")
+    serve("2026-04-03")   # the application filed with the court on Fri 3 Apr: 5 days → Wed 8 Apr
+    step("record_court_acceptance", "2026-04-08", {"accepted_on": "2026-04-07", "court": "北京市朝阳区人民法院"})
+    step("record_payment_order_issued", "2026-04-20", {"issued_on": "2026-04-20"})
+    step("record_payment_order_served", "2026-04-22", {"served_on": "2026-04-22"})
+    with pytest.raises(NotAllowed, match="2026年5月7日"):
+        fire_trigger(session, case.id, "apply_enforcement", {"applied_on": "2026-05-07", "court": "朝阳法院"},
+                     actor=supervisor, now=at("2026-05-07"))
+    step("apply_enforcement", "2026-05-08", {"applied_on": "2026-05-08", "court": "北京市朝阳区人民法院"})
+    step("request_listing", "2026-05-11", {"legal_basis": "《某地工会经费收缴管理规定》第十二条"})
     step("record_listing", "2026-05-21", {"authority": "北京市朝阳区人力资源和社会保障局", "listed_on": "2026-05-20",
-                                          "reference": "朝人社信〔2026〕3号"})
+                                          "reference": "朝人社信〔2026〕3号", "seriousness": "一般"})
     fire_trigger(session, case.id, "rectify", {"action_taken": "补缴工会经费并建会", "rectified_on": "2026-06-01",
                                                "attachment_ref": "缴费凭证.pdf"}, actor=supervisor, now=at("2026-06-02"))
     return case
 
 
+# The climb's due dates, each counted by hand on the 2026 calendar (rule, start, due, status at the end).
+CLIMB_DEADLINES = [
+    # served Wed 7 Jan + 30 days = Fri 6 Feb, a working day; superseded by the opinion
+    ("visit_rectification", dt.date(2026, 1, 7), dt.date(2026, 2, 6), "superseded"),
+    # served Tue 10 Feb: 11, 12, 13 Feb, Sat 14 (make-up) = 4; 15–23 holiday; 24–27 = 8, Sat 28 (make-up) = 9,
+    # 2–6 Mar = 14, Mon 9 Mar = 15
+    ("opinion_reply", dt.date(2026, 2, 10), dt.date(2026, 3, 9), "superseded"),
+    # the union's diary from the issue on Tue 10 Mar: 11–13 (3), 16–20 (8), 23–27 (13), 30 (14), 31 (15); met by
+    # the decision
+    ("recommendation_followup", dt.date(2026, 3, 10), dt.date(2026, 3, 31), "met"),
+    # the department decided Thu 12 Mar: 13 (1), 16–20 (6), 23–27 (11), 30–31 (13), 1 Apr (14), Thu 2 Apr (15)
+    ("recommendation_reply", dt.date(2026, 3, 12), dt.date(2026, 4, 2), "superseded"),
+    # served Wed 18 Mar + 15 days = Thu 2 Apr
+    ("payment_demand", dt.date(2026, 3, 18), dt.date(2026, 4, 2), "superseded"),
+    # filed Fri 3 Apr + 5 days = Wed 8 Apr (Qingming, Mon 6 Apr, lies inside and does not matter)
+    ("court_acceptance", dt.date(2026, 4, 3), dt.date(2026, 4, 8), "met"),
+    # accepted Tue 7 Apr + 15 days = Wed 22 Apr
+    ("court_order_issue", dt.date(2026, 4, 7), dt.date(2026, 4, 22), "met"),
+    # the debtor received the order Wed 22 Apr + 15 days = Thu 7 May (after Labour Day, 1–5 May)
+    ("payment_order", dt.date(2026, 4, 22), dt.date(2026, 5, 7), "superseded"),
+    # request Mon 11 May: 12–15 (4), 18–22 (9), 25–29 (14), Mon 1 Jun (15)
+    ("listing_followup", dt.date(2026, 5, 11), dt.date(2026, 6, 1), "superseded"),
+    # listed Wed 20 May, ordinary: 3 months → Thu 20 Aug
+    ("credit_repair_ordinary", dt.date(2026, 5, 20), dt.date(2026, 8, 20), "open"),
+]
+
+
 def test_whole_ladder_and_replay_reproduces_state_and_deadlines(session, make_case, supervisor, send_letters):
     case = climb_unpaid_funds_case(session, make_case, supervisor, send_letters)
-    with pytest.raises(NotAllowed, match="2026年12月"):   # 6 months after 2026-06-01
-        fire_trigger(session, case.id, "repair_credit", {}, actor=supervisor, now=at("2026-11-24"))
-    fire_trigger(session, case.id, "repair_credit", {}, actor=supervisor, now=at("2026-12-02"))
+    assert replay_case(session, case.id) == stored_replay(session, case)
+    assert [(d.rule_key, d.start_on, d.due_on, d.status) for d in case_deadlines(session, case.id)] == CLIMB_DEADLINES
+    with pytest.raises(NotAllowed, match="2026年8月20日"):   # 3 months after the listing decision of 20 May
+        fire_trigger(session, case.id, "repair_credit", {}, actor=supervisor, now=at("2026-08-19"))
+    fire_trigger(session, case.id, "repair_credit", {}, actor=supervisor, now=at("2026-08-20"))
     assert case.state == "credit_repaired" and case.closed_at is not None
     events = case_history(session, case.id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     steps = [e for e in events if e.trigger]
-    assert len(steps) == 10
-    # Every letter the climb drafted (visit excepted: it was never sent) was approved and issued, with audit events.
+    assert len(steps) == 14
+    # Every letter the climb drafted was approved and issued, with audit events; six were served (the
+    # recommendation and the tax referral too), four of them started a period.
     assert sum(e.action == "notice.issued" for e in events) == 7
+    served = [e for e in events if e.action == "notice.served"]
+    assert len(served) == 6
+    assert sorted(e.details["notice_type"] for e in served if e.details["started"]) == [
+        "opinion", "payment_demand", "payment_order", "visit"]
     assert replay_case(session, case.id) == stored_replay(session, case)
-    opinion = next(d for d in case_deadlines(session, case.id) if d.rule_key == "opinion_reply")
-    # 2026-02-02 + 15 days = 2026-02-17, inside the Spring Festival holiday (Feb 15–23) → Tue 2026-02-24.
-    assert (opinion.due_on, opinion.extended_from) == (dt.date(2026, 2, 24), dt.date(2026, 2, 17))
 
 
 def test_replay_detects_a_tampered_case(session, make_case, supervisor, now):
@@ -216,20 +269,29 @@ def test_replay_detects_a_tampered_case(session, make_case, supervisor, now):
 
 def test_escalation_waits_for_the_letter(session, make_case, supervisor, send_letters):
     """An enterprise cannot answer, refuse, or be escalated past a letter it never received."""
+    from compliance.testing import serve_issued
     case = make_case(at=at("2026-01-05"))
     visit(session, case, supervisor, at("2026-01-06"))
+    # the visit letter never went out: only a refusal lets the opinion go (its period has not started)
+    fire_trigger(session, case.id, "record_refusal", {"refused_on": "2026-01-20", "summary": "拒绝整改"},
+                 actor=supervisor, now=at("2026-01-20"))
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=at("2026-02-02"))
     late = at("2026-04-01")   # the reply period counted from the draft would long have lapsed
     opts = {o.trigger: o for o in case_options(session, case, now=late)}
-    assert not opts["issue_recommendation"].allowed and "工会劳动法律监督意见书尚未签发" in opts["issue_recommendation"].reason
+    # unsent, the letter is not served: its reply period has not started (待送达)
+    assert not opts["issue_recommendation"].allowed and "监督意见书尚未送达（待送达）" in opts["issue_recommendation"].reason
     before = snapshot(session, case.id)
-    with pytest.raises(NotAllowed, match="工会劳动法律监督意见书尚未签发"):
+    with pytest.raises(NotAllowed, match="监督意见书尚未送达"):
         fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=late)
     assert snapshot(session, case.id) == before
-    send_letters(case.id, late)   # the opinion goes out on 1 April: its reply period starts again
-    with pytest.raises(NotAllowed, match="2026年4月16日"):
+    send_letters(case.id, late)   # the opinion goes out on 1 April: its reply period waits for its service
+    with pytest.raises(NotAllowed, match="待送达"):
+        fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=at("2026-06-01"))
+    serve_issued(session, case.id, actor=supervisor, served_on=dt.date(2026, 4, 1), now=late)
+    # 15 working days after Wed 1 Apr: 2–3 (2), Mon 6 Apr Qingming, 7–10 (6), 13–17 (11), 20–23 (15) → Thu 23 Apr
+    with pytest.raises(NotAllowed, match="2026年4月23日"):
         fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=late)
-    fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=at("2026-04-17"))
+    fire_trigger(session, case.id, "issue_recommendation", {}, actor=supervisor, now=at("2026-04-24"))
     assert case.state == "recommendation_issued"
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import inspect, select
 from compliance.errors import Conflict, NotAllowed, ValidationFailed
 from compliance.models import Case, CaseEvent, Deadline, Notice
 from compliance.operations.cases import case_options, fire_trigger, replay_case, stored_replay
+from compliance.testing import serve_issued
 from tests.workflows.test_ladder import VALID_INPUTS
 from workflows.ladder import ACTIVE_STATES, TRIGGERS, CaseFacts, is_closed
 from workflows.states import State, Violation
@@ -144,6 +145,23 @@ class CaseWalk(RuleBasedStateMachine):
         assert actions.count("notice.approved") == actions.count("notice.issued") == len(sent)
         assert set(actions) <= {"notice.draft_updated", "notice.approved", "notice.issued"}
 
+    @rule()
+    def letters_are_served(self):
+        """The issued letters reach the addressee today: a period that waited for service (待送达) starts."""
+        before = self.stored()
+        if not any(n["status"] == "issued" for n in before.notices):
+            return
+        served = serve_issued(self.session, self.case_id, actor=self.actor, served_on=self.today, now=self.now)
+        after = self.stored()
+        assert after.state is before.state and len(after.events) == len(before.events) + len(served)
+        for d in after.deadlines:
+            if d["status"] == "awaiting_service":
+                assert d["start_on"] is None and d["due_on"] is None
+        waiting = {d["id"] for d in before.deadlines if d["status"] == "awaiting_service"}
+        for d in after.deadlines:
+            if d["id"] in waiting and d["status"] == "open":
+                assert d["start_on"] == self.today and d["due_on"] > self.today
+
     @rule(trigger=st.sampled_from([name for name, spec in TRIGGERS.items() if spec.required]), data=st.data())
     def spoilt_inputs(self, trigger, data):
         """A required input dropped, blank, or a date after the business day: refused, nothing stored."""
@@ -228,17 +246,26 @@ class CaseWalk(RuleBasedStateMachine):
             assert after.state in allowed, (before.state, trigger, after.state)
         assert after.facts.violations == before.facts.violations
 
-        # Deadlines: earlier ones stay, except open ones this event closed; new ones start today or earlier.
+        # Deadlines: earlier ones stay, except pending ones this event closed, or a waiting one it started; new
+        # ones start today or earlier, or wait for a service (待送达: no start, no due date).
         old = {d["id"]: d for d in before.deadlines}
         for d in after.deadlines:
             if d["id"] not in old:
-                assert d["opened_event_id"] == new["id"] and d["status"] == "open"
-                assert d["start_on"] <= self.today and d["start_on"] < d["due_on"], d
+                assert d["opened_event_id"] == new["id"] and d["status"] in ("open", "awaiting_service")
+                if d["status"] == "open":
+                    assert d["start_on"] <= self.today and d["start_on"] < d["due_on"], d
+                else:
+                    assert d["start_on"] is None and d["due_on"] is None, d
+            elif d != old[d["id"]] and d["status"] == "open":
+                # a step that records the receipt itself (the court's service of the 支付令 on the debtor)
+                assert old[d["id"]]["status"] == "awaiting_service" and d["start_on"] <= self.today < d["due_on"] + \
+                    dt.timedelta(days=400)
             elif d != old[d["id"]]:
-                assert old[d["id"]]["status"] == "open" and d["status"] in ("met", "superseded")
+                was = old[d["id"]]["status"]
+                assert was in ("open", "awaiting_service") and d["status"] in ("met", "superseded")
                 assert d["closed_event_id"] == new["id"]
-                assert {**d, "status": "open", "closed_event_id": None, "closed_at": None} == old[d["id"]]
-        assert len(after.deadlines) == len(before.deadlines) + len(result.started)
+                assert {**d, "status": was, "closed_event_id": None, "closed_at": None} == old[d["id"]]
+        assert len(after.deadlines) == len(before.deadlines) + len([d for d in result.started if d.id not in old])
 
         # The notices the step drafts, as drafts tied to its event; earlier notices untouched.
         assert after.notices[:len(before.notices)] == before.notices
@@ -263,8 +290,8 @@ class CaseWalk(RuleBasedStateMachine):
         events = stored.events
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert events[0]["action"] == "case.opened"
-        assert all(e["trigger"] or e["action"] in ("notice.draft_updated", "notice.approved", "notice.issued")
-                   for e in events[1:])
+        assert all(e["trigger"] or e["action"] in ("notice.draft_updated", "notice.approved", "notice.issued",
+                                                   "notice.served") for e in events[1:])
         # Every operation writes one event and bumps the version once: the version counts the events exactly.
         assert stored.version == len(events) == stored.case["last_event_seq"]
         assert len(stored.notices) == sum(len(TRIGGERS[e["trigger"]].notices) for e in events[1:] if e["trigger"])
@@ -293,8 +320,10 @@ class CaseWalk(RuleBasedStateMachine):
         assert (stored.case["closed_at"] is not None) == is_closed(stored.facts)
         if stored.case["closed_at"] is not None:
             assert running == [], running
+            assert not any(d["status"] == "awaiting_service" for d in stored.deadlines)
         else:
-            assert len(running) <= 1, running
+            # the stage's period(s) and a bargaining request's 20 days may run together, never one rule twice
+            assert len(set(running)) == len(running), running
 
     def closed_cases_accept_nothing(self, stored: Stored):
         if stored.case["closed_at"] is None or self.checked_closed:

@@ -21,7 +21,7 @@ from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Role
 from compliance.operations.assignments import assign_supervisors
 from compliance.operations.cases import fire_trigger
 from compliance.operations.enterprises import register_enterprise
-from compliance.testing import VISIT
+from compliance.testing import VISIT, refuse_after_visit
 from tests.compliance.test_authorization import database_state
 from workflows.states import TRIGGERS, State
 
@@ -303,7 +303,11 @@ def test_every_trigger_renders_a_form_of_its_declared_inputs(app, make_case, tri
         assert html.escape(field.label) in page, field.label
         if field.help:
             assert field.help in page
-        tag = re.search(rf'<(input|textarea)[^>]*name="{trigger}-{field.name}"[^>]*>', page).group(0)
+        tag = re.search(rf'<(input|textarea|select)[^>]*name="{trigger}-{field.name}"[^>]*>', page).group(0)
+        if field.kind == "choice":   # a select offering the declared choices (the blank one when optional)
+            for _value, label in field.choices:
+                assert f">{label}</option>" in page
+            assert ('>（不填）</option>' in page) != field.required
         if field.kind == "date":
             assert 'type="date"' in tag and f'max="{today()}"' in tag
         if field.kind == "days":
@@ -368,6 +372,7 @@ def test_a_refused_step_shows_the_guards_reason(web, session, store, make_case, 
     case = make_case(violations=("no_union",))
     fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
     send_letters(case.id, now)
+    refuse_after_visit(session, case.id, actor=supervisor, now=now)  # the visit letter's period has not run
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now)
     send_letters(case.id, now)
     fire_trigger(session, case.id, "record_refusal", {"refused_on": "2026-11-24", "summary": "拒绝"}, actor=supervisor,
@@ -481,6 +486,7 @@ def test_the_trail_speaks_chinese(web, session, make_case, supervisor, approver,
     fire_trigger(session, case.id, "record_visit", {**VISIT, "rectification_days": 20}, actor=supervisor, now=now,
                  reason="第一次走访")
     send_letters(case.id, now)
+    refuse_after_visit(session, case.id, actor=supervisor, now=now)  # the visit letter's period has not run
     [opinion] = fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now).notices
     update_draft(session, opinion.id, {"findings": ["职工186人，未建会。"]}, actor=supervisor, now=now)
     return_notice(session, opinion.id, approver=approver, reason="请写明职工人数的来源", now=now)
@@ -498,7 +504,8 @@ def test_the_trail_speaks_chinese(web, session, make_case, supervisor, approver,
     assert not DOTTED.search(page), DOTTED.search(page).group(0)
     assert "已走访宣讲 → 已走访宣讲" not in page and "已发监督意见书 → 已发监督意见书" not in page
     assert "record_visit" not in page and "no_union" not in page
-    assert "2026年12月10日" in page                     # deadlines in Chinese dates (20 days from the visit)
+    # the visit letter's 20 days wait for its service: shown as 待送达, with whose period it is
+    assert "待送达" in page and "本会确定的期限" in page
 
 
 def test_the_deadline_status_and_the_notice_links_fit_a_phone(web, session, make_case, supervisor, send_letters, now):

@@ -92,37 +92,43 @@ def test_case_cli_round_trip_open_fire_history_replay(runner, session, make_ente
                      "--input", "findings=职工43人，尚未建立工会", "--input", "supervisors=王芳,李强",
                      "--version", "1", "--json")
     assert visited.exit_code == 0, visited.output
-    # 2026-11-24 + 30 natural days = Thursday 2026-12-24, a working day.
+    # The visit letter's 30 days run from its receipt: awaiting service, no due date.
     assert json.loads(visited.output) == {
         "reference": ref, "state": "visited", "version": 2, "notices": ["visit"],
-        "deadlines": [{"rule": "visit_rectification", "due": "2026-12-24", "provisional": False}]}
+        "deadlines": [{"rule": "visit_rectification", "due": None, "status": "awaiting_service",
+                       "provisional": False}]}
 
     stale = invoke(runner, "case", "fire", ref, "withdraw", *by, "--input", "reason=企业注销", "--version", "1")
     assert stale.exit_code == 1 and len(stale.output.strip().splitlines()) == 1 and "已被他人修改" in stale.output
 
-    opinion = invoke(runner, "case", "fire", ref, "issue_opinion", *by, "--version", "2", "--json")
+    blocked = invoke(runner, "case", "fire", ref, "issue_opinion", *by, "--version", "2")
+    assert blocked.exit_code == 1 and "待送达" in blocked.output
+    refused = invoke(runner, "case", "fire", ref, "record_refusal", *by, "--input", "refused_on=2026-11-24",
+                     "--input", "summary=企业拒绝整改", "--version", "2")
+    assert refused.exit_code == 0, refused.output
+    opinion = invoke(runner, "case", "fire", ref, "issue_opinion", *by, "--version", "3", "--json")
     assert opinion.exit_code == 0, opinion.output
-    # 2026-11-24 + 15 natural days = Wednesday 2026-12-09, a working day.
     assert json.loads(opinion.output) == {
-        "reference": ref, "state": "opinion_issued", "version": 3, "notices": ["opinion"],
-        "deadlines": [{"rule": "opinion_reply", "due": "2026-12-09", "provisional": False}]}
+        "reference": ref, "state": "opinion_issued", "version": 4, "notices": ["opinion"],
+        "deadlines": [{"rule": "opinion_reply", "due": None, "status": "awaiting_service", "provisional": False}]}
 
     shown = invoke(runner, "case", "history", ref, "--json")
     assert shown.exit_code == 0, shown.output
     history = json.loads(shown.output)
-    assert (history["reference"], history["state"], history["version"]) == (ref, "opinion_issued", 3)
+    assert (history["reference"], history["state"], history["version"]) == (ref, "opinion_issued", 4)
     assert [(e["seq"], e["action"], e["from"], e["to"]) for e in history["events"]] == [
         (1, "case.opened", None, "registered"),
         (2, "case.record_visit", "registered", "visited"),
-        (3, "case.issue_opinion", "visited", "opinion_issued")]
+        (3, "case.record_refusal", "visited", "visited"),
+        (4, "case.issue_opinion", "visited", "opinion_issued")]
     assert all(e["actor_id"] == supervisor.id and dt.datetime.fromisoformat(e["at"]) == now
                for e in history["events"])
     assert history["events"][1]["details"]["inputs"] == {
         "visited_on": "2026-11-24", "findings": "职工43人，尚未建立工会", "supervisors": ["王芳", "李强"]}
     assert [(d["rule"], d["start"], d["due"], d["status"], d["counting"], d["provisional"])
             for d in history["deadlines"]] == [
-        ("visit_rectification", "2026-11-24", "2026-12-24", "superseded", "natural_days", False),
-        ("opinion_reply", "2026-11-24", "2026-12-09", "open", "natural_days", False)]
+        ("visit_rectification", None, None, "superseded", "natural_days", False),
+        ("opinion_reply", None, None, "awaiting_service", "working_days", False)]
     assert all(d["legal_basis"] and d["explanation"] for d in history["deadlines"])
 
     replayed = invoke(runner, "case", "replay", ref)

@@ -15,7 +15,7 @@ from compliance.db import db
 from compliance.models import Case, CaseAssignment, CaseViolation, Deadline, Jurisdiction, Notice, Role
 from compliance.operations.cases import fire_trigger, open_case
 from compliance.operations.notices import return_notice, submit_notice
-from compliance.testing import VISIT
+from compliance.testing import VISIT, start_visit_period
 from compliance.web.dashboard import beijing_week, month_starts
 from workflows.ladder import State
 
@@ -39,7 +39,10 @@ def dashboard(client) -> str:
 
 
 def visit(session, case, who, now, days):
-    return fire_trigger(session, case.id, "record_visit", {**VISIT, "rectification_days": days}, actor=who, now=now)
+    """The visit with a period of `days`, its letter taken as served on the visit day (2026-11-20)."""
+    result = fire_trigger(session, case.id, "record_visit", {**VISIT, "rectification_days": days}, actor=who, now=now)
+    start_visit_period(session, case, dt.date(2026, 11, 20))
+    return result
 
 
 def place(session, code):

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from compliance.testing import refuse_after_visit, serve_issued
 from compliance.cli import main
 from compliance.errors import NotAllowed, ValidationFailed
 from compliance.models import Case, Deadline, HolidayOverrideRow, HolidayYear
@@ -60,15 +61,25 @@ def stored_2027(session):
 
 
 @pytest.fixture
-def opinion_case(session, make_case, supervisor, send_letters):
-    """A no-union case visited on 1 December 2026 whose opinion went out on Sunday 20 December 2026, Beijing time."""
+def natural_days(app, monkeypatch):
+    """The opinion's reply period configured as 15 natural days (the shipped default is 15 working days): one
+    last day that a holiday entered later moves, which is what these tests are about."""
+    monkeypatch.setitem(app.config, "DEADLINE_RULES", {"opinion_reply": {"counting": "natural_days"}})
+
+
+@pytest.fixture
+def opinion_case(session, make_case, supervisor, send_letters, natural_days):
+    """A no-union case visited on 1 December 2026 whose opinion went out on Sunday 20 December 2026, Beijing time,
+    and was served the same day."""
     case = make_case(at=beijing("2026-12-01"))
     fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-12-01", "findings": "职工52人，尚未建立工会",
                                                     "supervisors": ["王芳", "李强"]},
                  actor=supervisor, now=beijing("2026-12-01"))
     # 00:30 in Beijing is still 19 December in UTC: the business date must be the Beijing one.
+    refuse_after_visit(session, case.id, actor=supervisor, now=beijing("2026-12-20", 0, 30))
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=beijing("2026-12-20", 0, 30))
     send_letters(case.id, beijing("2026-12-20", 0, 30))   # approved and issued the same night
+    serve_issued(session, case.id, actor=supervisor, served_on=dt.date(2026, 12, 20), now=beijing("2026-12-20", 0, 40))
     return case
 
 
@@ -239,12 +250,16 @@ def test_only_a_city_admin_enters_the_national_calendar(session, opinion_case, s
     assert opinion_deadline(session, opinion_case).is_provisional
 
 
-def test_a_superseded_provisional_deadline_is_recomputed_too(session, make_case, supervisor, city_admin):
+def test_a_superseded_provisional_deadline_is_recomputed_too(session, make_case, supervisor, city_admin, send_letters,
+                                                             natural_days):
     """Its 暂定 mark goes, and the replay (which counts every deadline on today's calendar) still agrees."""
     case = make_case(at=beijing("2026-12-10"))
     fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-12-10", "findings": "职工52人，尚未建立工会",
                                                     "supervisors": ["王芳", "李强"]},
                  actor=supervisor, now=beijing("2026-12-10"))
+    send_letters(case.id, beijing("2026-12-10"))   # the visit letter goes out and is served the same day
+    serve_issued(session, case.id, actor=supervisor, served_on=dt.date(2026, 12, 10), now=beijing("2026-12-10"))
+    refuse_after_visit(session, case.id, actor=supervisor, now=beijing("2026-12-20"))
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=beijing("2026-12-20"))
     [visit] = [d for d in case_deadlines(session, case.id) if d.rule_key == "visit_rectification"]
     # 2026-12-10 + 30 days = Saturday 2027-01-09: on weekends only that moves to Monday 2027-01-11.
@@ -262,7 +277,8 @@ def test_a_superseded_provisional_deadline_is_recomputed_too(session, make_case,
     assert "调休上班日" in visit.explanation
     case = session.get(Case, case.id)
     [recomputed] = [e for e in case_history(session, case.id) if e.action == "case.deadlines_recomputed"]
-    assert [d["rule"] for d in recomputed.details["deadlines"]] == ["visit_rectification", "opinion_reply"]
+    # the opinion's period waits for its service (待送达): no date to recompute
+    assert [d["rule"] for d in recomputed.details["deadlines"]] == ["visit_rectification"]
     assert replay_case(session, case.id) == stored_replay(session, case)
 
 

@@ -20,7 +20,7 @@ from compliance.db import db
 from compliance.identifiers import uscc_check_char
 from compliance.models import Case, Deadline, Jurisdiction, JurisdictionLevel, Role
 from compliance.operations.cases import fire_trigger, open_case
-from compliance.testing import VISIT
+from compliance.testing import VISIT, start_visit_period
 
 PASSWORD = "correct horse battery"
 XSS = "<script>alert(1)</script>"
@@ -70,8 +70,10 @@ def place(session, code):
 
 
 def visit(session, case, who, now, days):
-    """Record the visit with a rectification period of `days` from 2026-11-20: the case gets an open deadline."""
+    """Record the visit with a rectification period of `days` from 2026-11-20 (the visit letter taken as served that
+    day): the case gets an open deadline."""
     fire_trigger(session, case.id, "record_visit", {**VISIT, "rectification_days": days}, actor=who, now=now)
+    start_visit_period(session, case, dt.date(2026, 11, 20))
 
 
 def uscc(body8: str = "91110105") -> str:

@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from compliance.testing import refuse_after_visit
 from compliance.documents import DocumentStore
 from compliance.errors import Forbidden, NotAllowed, NotFound, ValidationFailed
 from compliance.models import Notice, Role, SequenceCounter
@@ -30,6 +31,7 @@ def opinion_draft(session, make_case, make_enterprise, supervisor, now):
         case = make_case(enterprise=make_enterprise(name=name))
         fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-11-20", "findings": "职工120人，未建立工会。",
                                                         "supervisors": ["王芳", "李强"]}, actor=supervisor, now=now)
+        refuse_after_visit(session, case.id, actor=supervisor, now=now)  # the visit letter's period has not run
         result = fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now)
         [notice] = result.notices
         return notice
@@ -214,27 +216,36 @@ def test_markup_in_facts_is_text_and_fetches_nothing(session, opinion_draft, app
     assert hits == []
 
 
-def test_the_reply_period_runs_from_the_day_the_letter_is_issued(session, make_case, supervisor, approver, store):
+def test_the_reply_period_runs_from_the_letters_service(session, make_case, supervisor, approver, store):
     import datetime as dt
 
     from compliance.operations.cases import case_deadlines, replay_case, stored_replay
+    from compliance.operations.service import record_service
     beijing = dt.timezone(dt.timedelta(hours=8))
     case = make_case(at=dt.datetime(2026, 11, 2, 9, tzinfo=beijing))
     fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-11-03", "findings": "未建会",
                                                     "supervisors": ["王芳", "李强"]},
                  actor=supervisor, now=dt.datetime(2026, 11, 3, 9, tzinfo=beijing))
     drafted = dt.datetime(2026, 11, 16, 9, tzinfo=beijing)          # Monday: the step drafts the letter
+    refuse_after_visit(session, case.id, actor=supervisor, now=drafted)  # the visit letter's period has not run
     [notice] = fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=drafted).notices
-    assert case.opinion_reply_due == dt.date(2026, 12, 1)             # provisional: 16 Nov + 15
+    assert case.opinion_reply_due is None                              # 待送达: no date before service
+    assert notice.snapshot["reply_period"] == "自收到本意见书之日起15个工作日内"
     approve_notice(session, notice.id, approver=approver, now=drafted)
     issued = dt.datetime(2026, 11, 19, 15, tzinfo=beijing)          # Thursday: the letter goes out
     issue_notice(session, notice.id, actor=supervisor, now=issued, store=store)
-    # 19 Nov + 15 natural days = Friday 4 Dec 2026, a working day.
-    assert case.opinion_reply_due == dt.date(2026, 12, 4) and case.opinion_issued_on == dt.date(2026, 11, 19)
+    assert case.opinion_reply_due is None and case.opinion_issued_on == dt.date(2026, 11, 19)
     reply = next(d for d in case_deadlines(session, case.id) if d.rule_key == "opinion_reply")
-    assert (reply.start_on, reply.due_on) == (dt.date(2026, 11, 19), dt.date(2026, 12, 4))
-    assert notice.snapshot["reply_due"] == "2026-12-04"
-    assert "2026年12月4日" in pdf_text(store.get(notice.sha256))
+    assert (reply.status, reply.start_on, reply.due_on) == ("awaiting_service", None, None)
+    # The letter prints the period in words, never a date computed before service.
+    assert "reply_due" not in notice.snapshot
+    text = pdf_text(store.get(notice.sha256)).replace("\n", "")
+    assert "自收到本意见书之日起15个工作日内书面答复本会" in text
+    # Received on Monday 23 Nov: 24–27 Nov (4), 30 Nov–4 Dec (9), 7–11 Dec (14), Monday 14 Dec (15).
+    record_service(session, notice.id, actor=supervisor, now=dt.datetime(2026, 11, 23, 16, tzinfo=beijing),
+                   method="邮寄送达", served_on="2026-11-23", served_by=supervisor, tracking_number="1175512345678")
+    assert case.opinion_reply_due == dt.date(2026, 12, 14)
+    assert (reply.status, reply.start_on, reply.due_on) == ("open", dt.date(2026, 11, 23), dt.date(2026, 12, 14))
     assert replay_case(session, case.id) == stored_replay(session, case)
 
 
@@ -277,12 +288,13 @@ def test_submit_sets_the_queue_fields_and_refuses_twice(session, opinion_draft, 
 
 def test_submit_with_facts_missing_lists_them_and_changes_nothing(session, opinion_draft, supervisor, now):
     notice = opinion_draft()
-    update_draft(session, notice.id, {"findings": [], "rectification_due": None}, actor=supervisor, now=now)
+    # (the periods print in words from the case's rules: no date is required of the drafter)
+    update_draft(session, notice.id, {"findings": [], "addressee.name": ""}, actor=supervisor, now=now)
     version = notice.version
     with pytest.raises(ValidationFailed) as refused:
         submit_notice(session, notice.id, actor=supervisor, now=now)
-    assert "还缺少：查明的事实、整改期限" in refused.value.message
-    assert refused.value.details["missing"] == ["findings", "rectification_due"]
+    assert "还缺少：收文单位、查明的事实" in refused.value.message
+    assert refused.value.details["missing"] == ["addressee.name", "findings"]
     assert notice.submitted_at is None and notice.version == version
 
 
@@ -390,7 +402,7 @@ def test_a_group_filled_in_part_is_refused_at_approval_not_at_issue(session, mak
                                                                    send_letters, now):
     from compliance.testing import UNPAID_FUNDS_CLIMB
     case = make_case(violations=("no_union", "unpaid_funds"))
-    for trigger, inputs in UNPAID_FUNDS_CLIMB[:8]:
+    for trigger, inputs in UNPAID_FUNDS_CLIMB[:9]:
         result = fire_trigger(session, case.id, trigger, inputs, actor=supervisor, now=now)
         if trigger != "request_listing":
             send_letters(case.id, now)

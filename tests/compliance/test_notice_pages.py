@@ -16,7 +16,7 @@ from sqlalchemy import select
 from compliance.models import CaseEvent, Jurisdiction, Notice, Role
 from compliance.operations.cases import fire_trigger
 from compliance.operations.notices import approve_notice, issue_notice, submit_notice, update_draft
-from compliance.testing import UNPAID_FUNDS_CLIMB, VISIT
+from compliance.testing import UNPAID_FUNDS_CLIMB, VISIT, refuse_after_visit
 
 PASSWORD = "correct horse battery"
 XSS = "<script>alert(1)</script>"
@@ -71,6 +71,7 @@ def opinion(session, make_case, make_enterprise, supervisor, send_letters, now):
         case = make_case(enterprise=make_enterprise(name=name))
         fire_trigger(session, case.id, "record_visit", VISIT, actor=actor, now=now)
         send_letters(case.id, now)
+        refuse_after_visit(session, case.id, actor=actor, now=now)  # the visit letter's period has not run
         [draft] = fire_trigger(session, case.id, "issue_opinion", {}, actor=actor, now=now).notices
         return draft
     return factory
@@ -171,7 +172,7 @@ def test_a_stale_form_names_who_changed_the_draft_and_changes_nothing(app, sessi
 
 def test_arrears_rows_are_edited_as_rows(app, session, make_case, supervisor, send_letters, now):
     case = make_case(violations=("unpaid_funds",))
-    for trigger, inputs in UNPAID_FUNDS_CLIMB[:5]:
+    for trigger, inputs in UNPAID_FUNDS_CLIMB[:6]:
         fire_trigger(session, case.id, trigger, inputs, actor=supervisor, now=now)
         if trigger != "demand_payment":
             send_letters(case.id, now)
@@ -203,15 +204,15 @@ def test_arrears_rows_are_edited_as_rows(app, session, make_case, supervisor, se
 
 def test_submitting_with_facts_missing_is_refused_listing_them(app, session, opinion, supervisor, now):
     draft = opinion()
-    update_draft(session, draft.id, {"findings": [], "reply_due": None}, actor=supervisor, now=now)
+    update_draft(session, draft.id, {"findings": [], "addressee.name": ""}, actor=supervisor, now=now)
     session.commit()
     before = state(session, draft.id)
     client = signed_in(app, supervisor)
     page = text(client.get(f"/notices/{draft.id}/edit"))
-    assert "审批前还须填写" in page and "查明的事实" in page and "书面答复期限" in page
+    assert "审批前还须填写" in page and "查明的事实" in page and "收文单位" in page
     res = client.post(f"/notices/{draft.id}/submit", data={"version": str(before[0])})
     assert res.status_code == 422
-    assert "还缺少：查明的事实、书面答复期限" in text(res)
+    assert "还缺少：收文单位、查明的事实" in text(res)
     assert state(session, draft.id) == before
 
 
@@ -496,7 +497,7 @@ def test_the_preview_may_be_framed_by_our_own_pages_only(app, session, world, ap
 def test_tax_referral_preview_of_an_incomplete_draft_shows_what_is_missing(app, session, make_case, supervisor,
                                                                           send_letters, now):
     case = make_case(violations=("unpaid_funds",))
-    for trigger, inputs in UNPAID_FUNDS_CLIMB[:5]:
+    for trigger, inputs in UNPAID_FUNDS_CLIMB[:6]:
         fire_trigger(session, case.id, trigger, inputs, actor=supervisor, now=now)
         if trigger != "demand_payment":
             send_letters(case.id, now)

@@ -22,7 +22,7 @@ from compliance.operations.holidays import enter_holiday_year
 from compliance.operations.users import create_user
 from compliance.policy import forget_policies, holiday_data_version, load_policy
 from compliance.seed import add_jurisdiction
-from compliance.testing import CLIMB_DAY, invented_letterhead, issue_drafts, new_enterprise
+from compliance.testing import CLIMB_DAY, invented_letterhead, issue_drafts, new_enterprise, refuse_after_visit
 from tests.compliance.test_holidays import SOURCE, beijing, days_2027
 from workflows.calendar import DayKind, HolidayOverride
 
@@ -194,6 +194,7 @@ def test_a_step_that_waited_for_the_lock_reads_what_the_holder_committed(isolate
                                                       "supervisors": ["王芳", "李强"]}, actor=supervisor, now=now)
             s.commit()
             issue_drafts(s, case_id, approver=chair, now=now, store=store)   # the visit notice goes out
+            refuse_after_visit(s, case_id, actor=supervisor, now=now)  # the visit letter's period has not run
             fire_trigger(s, case_id, "issue_opinion", {}, actor=supervisor, now=now)
             s.commit()
             supervisor_id, chair_id = supervisor.id, chair.id

@@ -206,12 +206,18 @@ def test_closed_and_met_deadlines_are_left_alone(session, jobs, deadline_for):
     assert sweep_deadlines(jobs, at("2026-11-24"))["deadlines"] == 0
 
 
-def test_a_deadline_from_a_real_step_is_swept(session, jobs, make_case, supervisor):
+def test_a_deadline_from_a_real_step_is_swept(session, jobs, make_case, supervisor, send_letters):
+    from compliance.testing import serve_issued
     case = make_case()
     fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-11-20", "findings": "职工80人，未建会",
                                                     "supervisors": ["王芳", "李强"]},
                  actor=supervisor, now=at("2026-11-20"))
     [deadline] = session.scalars(select(Deadline).where(Deadline.case_id == case.id)).all()
+    # 待送达: the visit letter's period has not started, so it is never approaching, due or overdue
+    assert (deadline.status, deadline.due_on) == ("awaiting_service", None)
+    assert sweep_deadlines(jobs, at("2027-06-01"))["deadlines"] == 0
+    send_letters(case.id, at("2026-11-20"))
+    serve_issued(session, case.id, actor=supervisor, served_on=dt.date(2026, 11, 20), now=at("2026-11-20"))
     assert deadline.due_on == dt.date(2026, 12, 21)   # 30 days: Sunday 20 December moves to Monday the 21st
     assert sweep_deadlines(jobs, at("2026-12-16"))["reminders"] == {"approaching": 1}
 

@@ -14,7 +14,7 @@ from compliance.models import Jurisdiction, Notice, Role
 from compliance.operations.attachments import attach_evidence
 from compliance.operations.cases import fire_trigger, open_case
 from compliance.operations.tokens import create_token
-from compliance.testing import VISIT, issue_drafts
+from compliance.testing import VISIT, issue_drafts, refuse_after_visit
 from tests.compliance.test_authorization import database_state
 
 PASSWORD = "correct horse battery"
@@ -30,7 +30,7 @@ ROUTES = {
     "notices.edit": ("edit", "draft_id"), "notices.submit": ("edit", "draft_id"), "notices.approvals": ("approve", None),
     "notices.approval": ("approve", "draft_id"), "notices.approved": ("issue", None),
     "notices.issue": ("issue", "draft_id"), "notices.issue_selected": ("issue", None),
-    "notices.withdraw": ("issue", "issued_id"),
+    "notices.withdraw": ("issue", "issued_id"), "notices.service": ("work", "issued_id"),
     "web.dashboard": ("view", None), "web.enterprise_detail": ("view", "enterprise_id"),
     "web.export_cases": ("view", None), "web.export_enterprises": ("view", None),
     "evidence.case_evidence": ("view", "case_id"), "evidence.upload": ("work", "case_id"),
@@ -95,6 +95,7 @@ def targets(session, make_user, make_enterprise, supervisor, approver, store, no
                          opened_by=who, supervisors=[who], now=now)
         fire_trigger(session, case.id, "record_visit", VISIT, actor=who, now=now)
         issue_drafts(session, case.id, approver=chair, now=now, store=store)
+        refuse_after_visit(session, case.id, actor=who, now=now)  # the visit letter's period has not run
         [draft] = fire_trigger(session, case.id, "issue_opinion", {}, actor=who, now=now).notices
         issued = session.scalars(select(Notice).where(Notice.case_id == case.id, Notice.status == "issued")).one()
         evidence = attach_evidence(session, case.id, data=b"%PDF-1.4\n%%EOF\n", filename=f"{place.code}.pdf",

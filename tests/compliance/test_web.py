@@ -76,8 +76,8 @@ def test_case_page_shows_deadlines_options_and_notices(client, session, make_cas
     login(client, supervisor.login)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert case.reference in page and "已走访宣讲" in page
-    assert "2026-12-24" in page                      # visit rectification period: 30 days
-    assert "发出监督意见书" in page                    # the next rung, allowed
+    assert "待送达" in page                            # the visit letter's 30 days wait for its service
+    assert "发出监督意见书" in page                    # the next rung, listed (blocked until the period or a refusal)
     assert "工会劳动法律监督宣讲告知书" in page and "预览" in page
 
 

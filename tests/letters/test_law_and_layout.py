@@ -255,7 +255,7 @@ def test_refusals_speak_chinese():
     message = str(raised.value)
     assert message == '文书字体无法排印的字符：“😀”（U+1F600）'
     facts = letters.example_facts('opinion')
-    del facts['reply_due']
+    del facts['findings']
     with pytest.raises(letters.MissingFacts) as raised:
         letters.render('opinion', facts, number='京工监意〔2026〕1号', verification=None)
     assert '缺少' in str(raised.value)

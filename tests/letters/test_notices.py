@@ -34,12 +34,12 @@ def test_notice_types_are_complete_and_distinct():
 
 def test_missing_facts_are_named():
     facts = letters.example_facts('opinion')
-    del facts['reply_due']
+    del facts['findings']   # (the periods print in words from the case's rule: no date is required)
     facts['enterprise']['uscc'] = ''
     with pytest.raises(letters.MissingFacts) as raised:
         letters.render('opinion', facts, number='京工监意〔2026〕1号', verification=None)
-    assert raised.value.missing == ('enterprise.uscc', 'reply_due')
-    assert 'reply_due' in str(raised.value)
+    assert raised.value.missing == ('enterprise.uscc', 'findings')
+    assert 'findings' in str(raised.value)
 
 
 def test_number_and_preview_arguments():

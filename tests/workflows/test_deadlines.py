@@ -37,7 +37,9 @@ def months(n: int) -> PeriodRule:
     return PeriodRule(f"test_{n}_months", f"{n}个月测试期限", n, Counting.MONTHS, "《中华人民共和国民法典》第二百零二条")
 
 
-NATURAL_15 = DEFAULT_RULES["opinion_reply"]
+# The opinion's reply period as shipped before issue 10 (15 natural days): the counting cases below use it.
+NATURAL_15 = PeriodRule("opinion_reply", "企业书面答复监督意见书期限", 15, Counting.NATURAL_DAYS,
+                        "《北京市实施〈中华人民共和国工会法〉办法》第二十八条第一款")
 NATURAL_30 = DEFAULT_RULES["visit_rectification"]
 WORKING_15 = DEFAULT_RULES["recommendation_reply"]
 SIX_MONTHS = DEFAULT_RULES["credit_repair_wait"]
@@ -309,14 +311,28 @@ def test_months_keep_the_day_of_month_when_it_exists(start, period):
 def test_default_rules():
     expected = {
         "visit_rectification": (30, Counting.NATURAL_DAYS),
-        "opinion_reply": (15, Counting.NATURAL_DAYS),
+        "opinion_reply": (15, Counting.WORKING_DAYS),
         "recommendation_reply": (15, Counting.WORKING_DAYS),
+        "recommendation_followup": (15, Counting.WORKING_DAYS),
         "payment_demand": (15, Counting.NATURAL_DAYS),
+        "bargaining_answer": (20, Counting.NATURAL_DAYS),
+        "court_acceptance": (5, Counting.NATURAL_DAYS),
+        "court_order_issue": (15, Counting.NATURAL_DAYS),
         "payment_order": (15, Counting.NATURAL_DAYS),
+        "correction_order": (30, Counting.NATURAL_DAYS),
         "listing_followup": (15, Counting.WORKING_DAYS),
         "credit_repair_wait": (6, Counting.MONTHS),
+        "credit_repair_ordinary": (3, Counting.MONTHS),
+        "credit_repair_serious": (12, Counting.MONTHS),
     }
     assert {key: (rule.period, rule.counting) for key, rule in DEFAULT_RULES.items()} == expected
+    # What starts each period, and whose period it is (issue 10).
+    assert {key for key, rule in DEFAULT_RULES.items() if rule.starts == "service"} == {
+        "visit_rectification", "opinion_reply", "payment_demand", "court_acceptance"}
+    assert {key: rule.nature for key, rule in DEFAULT_RULES.items() if rule.nature != "statutory"} == {
+        "visit_rectification": "committee", "opinion_reply": "committee", "payment_demand": "committee",
+        "recommendation_followup": "diary", "listing_followup": "diary", "correction_order": "authority",
+        "credit_repair_wait": "committee"}
     assert all(rule.key == key for key, rule in DEFAULT_RULES.items())
     assert all(rule.label and rule.legal_basis for rule in DEFAULT_RULES.values())
 
@@ -331,14 +347,16 @@ def test_load_rules_without_configuration_is_the_default():
     assert load_rules({}) == dict(DEFAULT_RULES)
 
 
-def test_load_rules_switches_to_the_zhejiang_model():
-    rules = load_rules({"opinion_reply": {"counting": "working_days", "legal_basis": "《浙江省…》"}})
+def test_load_rules_switches_back_to_natural_days():
+    rules = load_rules({"opinion_reply": {"counting": "natural_days", "legal_basis": "本会决定"}})
     rule = rules["opinion_reply"]
-    assert (rule.period, rule.counting, rule.legal_basis) == (15, Counting.WORKING_DAYS, "《浙江省…》")
+    assert (rule.period, rule.counting, rule.legal_basis) == (15, Counting.NATURAL_DAYS, "本会决定")
     assert rule.label == DEFAULT_RULES["opinion_reply"].label
-    # Sep 18 2026: 15 natural days end Oct 8 (see the table); 15 working days end Oct 15.
-    assert compute_due(date(2026, 9, 18), rule, WorkCalendar()).due == date(2026, 10, 15)
-    assert DEFAULT_RULES["opinion_reply"].counting is Counting.NATURAL_DAYS
+    assert (rule.nature, rule.starts) == ("committee", "service")   # configuration cannot change what starts it
+    # Sep 18 2026: 15 natural days end Oct 8 (see the table); the shipped 15 working days end Oct 15.
+    assert compute_due(date(2026, 9, 18), rule, WorkCalendar()).due == date(2026, 10, 8)
+    assert compute_due(date(2026, 9, 18), DEFAULT_RULES["opinion_reply"], WorkCalendar()).due == date(2026, 10, 15)
+    assert DEFAULT_RULES["opinion_reply"].counting is Counting.WORKING_DAYS
 
 
 def test_load_rules_changes_period_and_label():

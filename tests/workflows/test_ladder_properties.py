@@ -12,6 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from workflows.ladder import (
     ACTIVE_STATES, MACHINE, TRIGGERS, CaseFacts, InvalidInput, Policy, TransitionRefused, fire, is_closed, options,
 )
+from workflows.issuing import start_on_service
 from workflows.states import State, Violation
 
 S = State
@@ -19,13 +20,15 @@ POLICY = Policy.default()
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # The fixed order of the ladder and, per stage, the stages the law lets a case go to next (DOMAIN.md §3).
-LADDER_ORDER = [S.REGISTERED, S.VISITED, S.OPINION_ISSUED, S.RECOMMENDATION_ISSUED, S.PAYMENT_DEMANDED,
-                S.LITIGATION, S.LISTING_REQUESTED, S.LISTED]
+LADDER_ORDER = [S.REGISTERED, S.VISITED, S.OPINION_ISSUED, S.RECOMMENDATION_ISSUED, S.ORDERED_TO_CORRECT,
+                S.PAYMENT_DEMANDED, S.LITIGATION, S.LISTING_REQUESTED, S.LISTED]
 NEXT = {
     S.REGISTERED: {S.VISITED},
     S.VISITED: {S.OPINION_ISSUED},
     S.OPINION_ISSUED: {S.RECOMMENDATION_ISSUED},
-    S.RECOMMENDATION_ISSUED: {S.PAYMENT_DEMANDED, S.LISTING_REQUESTED},
+    # listing only after an order to correct (BJM 64, 66), or after the court for unpaid funds
+    S.RECOMMENDATION_ISSUED: {S.PAYMENT_DEMANDED, S.ORDERED_TO_CORRECT},
+    S.ORDERED_TO_CORRECT: {S.LISTING_REQUESTED},
     S.PAYMENT_DEMANDED: {S.LITIGATION},
     S.LITIGATION: {S.LISTING_REQUESTED},
     S.LISTING_REQUESTED: {S.LISTED},
@@ -39,7 +42,7 @@ EXITS = {S.RECTIFIED, S.WITHDRAWN}
 names = st.lists(st.sampled_from(["王芳", "李强", "张伟", "刘洋", "陈静", "JD-0012", "BJ-CY-031"]),
                  min_size=2, max_size=4, unique=True)
 texts = st.one_of(st.sampled_from(["职工43人，尚未建立工会", "企业注销", "已补缴2025年工会经费", "x"]),
-                  st.text(alphabet="工会经费整改拒绝答复企业职工abc123", min_size=1))
+                  st.text(alphabet="工会经费整改拒绝答复企业职工abc123", min_size=1, max_size=80))
 
 
 def dates_between(low: date, high: date):
@@ -49,7 +52,10 @@ def dates_between(low: date, high: date):
 
 def latest_fact_date(facts: CaseFacts, today: date) -> date:
     known = [d for d in (facts.visited_on, facts.opinion_issued_on, facts.payment_demanded_on, facts.replied_on,
-                         facts.refused_on) if d is not None]
+                         facts.refused_on, facts.bargaining_received_on, facts.decided_on, facts.court_filed_on,
+                         facts.court_accepted_on, facts.payment_order_issued_on, facts.payment_order_served_on,
+                         facts.correction_ordered_on)
+             if d is not None]
     return max(known, default=today - timedelta(days=90))
 
 
@@ -61,7 +67,21 @@ def valid_inputs(trigger: str, facts: CaseFacts, today: date):
             optional={"rectification_days": st.one_of(st.none(), st.integers(1, 120))}),
         "record_reply": st.fixed_dictionaries({"replied_on": when, "summary": texts}),
         "record_refusal": st.fixed_dictionaries({"refused_on": when, "summary": texts}),
-        "record_listing": st.fixed_dictionaries({"authority": texts, "listed_on": when, "reference": texts}),
+        "record_listing": st.fixed_dictionaries({"authority": texts, "listed_on": when, "reference": texts},
+                                                optional={"seriousness": st.sampled_from(["一般", "严重", "serious"])}),
+        "record_obstruction": st.fixed_dictionaries({"observed_on": when, "facts": texts}),
+        "record_bargaining_request": when.flatmap(lambda sent: st.fixed_dictionaries({
+            "sent_on": st.just(sent), "received_on": dates_between(date.fromisoformat(str(sent)), today)})),
+        "record_bargaining_answer": st.fixed_dictionaries({"answered_on": when, "summary": texts}),
+        "record_decision": st.fixed_dictionaries({"decided_on": when, "authority": texts, "content": texts}),
+        "record_correction_order": st.fixed_dictionaries({"ordered_on": when, "authority": texts,
+                                                          "reference": texts, "correction_days": st.integers(1, 90)}),
+        "record_court_acceptance": st.fixed_dictionaries({"accepted_on": when, "court": texts}),
+        "record_payment_order_issued": st.fixed_dictionaries({"issued_on": when}),
+        "record_payment_order_served": st.fixed_dictionaries({"served_on": when}),
+        "record_payment_objection": st.fixed_dictionaries({"objected_on": when, "summary": texts}),
+        "apply_enforcement": st.fixed_dictionaries({"applied_on": when, "court": texts}),
+        "request_listing": st.fixed_dictionaries({"legal_basis": texts}),
         "rectify": st.fixed_dictionaries({"action_taken": texts, "rectified_on": when, "attachment_ref": texts}),
         "withdraw": st.fixed_dictionaries({"reason": texts}),
     }.get(trigger, st.just({}))
@@ -80,6 +100,24 @@ class LadderWalk(RuleBasedStateMachine):
     @rule(days=st.integers(0, 200))
     def time_passes(self, days):
         self.today += timedelta(days=days)
+
+    @rule(data=st.data())
+    def serve_the_letter(self, data):
+        """Record the service of the letter whose period waits for it (workflows.issuing.start_on_service)."""
+        waiting = {S.VISITED: ("visit", "visit_rectification", self.facts.visit_rectification_due, self.facts.visited_on),
+                   S.OPINION_ISSUED: ("opinion", "opinion_reply", self.facts.opinion_reply_due,
+                                      self.facts.opinion_issued_on),
+                   S.PAYMENT_DEMANDED: ("payment_demand", "payment_demand", self.facts.payment_demand_due,
+                                        self.facts.payment_demanded_on),
+                   S.LITIGATION: ("payment_order", "court_acceptance", self.facts.court_filed_on, None)}
+        found = waiting.get(self.facts.state)
+        if found is None or found[2] is not None:
+            return
+        notice_type, key, _, letter = found
+        served_on = data.draw(st.dates(letter or self.today - timedelta(days=30), self.today))
+        facts, due = start_on_service(self.facts, notice_type, served_on, POLICY.rules[key], POLICY.calendar)
+        assert due.start == served_on and due.due > served_on
+        self.facts = facts
 
     @rule(trigger=st.sampled_from(list(TRIGGERS)), data=st.data())
     def any_trigger(self, trigger, data):
@@ -145,11 +183,18 @@ class LadderWalk(RuleBasedStateMachine):
             assert step.dest in allowed, (before.state, step.dest)
         if step.dest in (S.PAYMENT_DEMANDED, S.LITIGATION):
             assert Violation.UNPAID_FUNDS in before.violations
-        if before.state is S.RECOMMENDATION_ISSUED and step.dest is S.LISTING_REQUESTED:
-            assert before.violations & {Violation.NO_UNION, Violation.NO_BARGAINING}
+        if step.dest is S.LISTING_REQUESTED and before.state is S.ORDERED_TO_CORRECT:
+            # BJM 64 (obstruction on file) or 66 (refused bargaining), after the order to correct
+            assert (Violation.NO_UNION in before.violations and before.obstruction_on is not None) or \
+                Violation.NO_BARGAINING in before.violations
+            assert before.correction_ordered_on is not None
         if step.dest is S.CREDIT_REPAIRED:
             assert before.was_listed
         for due in step.starts:
+            if due.awaiting_service:   # 待送达: no start, no due date, until the service is recorded
+                assert due.start is None and due.rule.key in ("visit_rectification", "opinion_reply",
+                                                              "payment_demand", "court_acceptance", "payment_order")
+                continue
             assert due.start <= self.today and due.due >= due.start, due
             assert due.due > due.start or due.rule.counting == "natural_days"
         assert {key for key, outcome in step.closes} <= set(POLICY.rules)
