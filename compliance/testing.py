@@ -19,30 +19,73 @@ VISIT = {"visited_on": "2026-11-20", "findings": "你单位现有职工186人，
          "supervisors": ["刘洋（京朝监0231）", "赵敏（京朝监0187）"]}
 
 
-def scratch_database(base_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
-    """Create an empty PostgreSQL database beside base_url's; return its URL and a function that drops it."""
+def scratch_database(base_url: str, prefix: str, *, owner: str | None = None) -> tuple[str, Callable[[], None]]:
+    """Create an empty PostgreSQL database beside base_url's; return its URL and a function that drops it.
+
+    owner: a role (see pg_roles) that owns the new database; the URL returned then connects as that role.
+    """
     url = make_url(base_url)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else "")))
 
     def drop() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    scratch = url.set(database=name)
+    if owner:
+        scratch = scratch.set(username=owner, password=None)
+    return scratch.render_as_string(hide_password=False), drop
 
 
-def prepare_database(url: str) -> None:
-    """Migrate a database to head and add the Beijing jurisdictions (what `compliance db upgrade` does)."""
+def pg_roles(base_url: str, prefix: str) -> tuple[str, str, Callable[[], None]]:
+    """An owner role (runs migrations, owns the tables) and an application role (what the service connects as),
+    named uniquely for this run on the shared server; returns their names and a function that drops both
+    (call it after dropping the databases they own). base_url must connect as a role that may create roles."""
+    tag = uuid.uuid4().hex[:10]
+    owner, app = f"{prefix}_owner_{tag}", f"{prefix}_app_{tag}"
+    admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for role in (owner, app):
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            for role in (app, owner):
+                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+    return owner, app, drop
+
+
+def as_role(url: str, role: str) -> str:
+    """The same database's URL, connecting as another role (the test server trusts local connections)."""
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+
+
+def prepare_database(url: str, *, owner_url: str | None = None) -> None:
+    """Migrate a database to head and add the Beijing jurisdictions (what `compliance db upgrade` does).
+
+    owner_url: on PostgreSQL, migrate as this (owner) role, then give url's role the application role's rights
+    (compliance.protection.apply_grants); the jurisdictions are then added through url, as the service would.
+    """
     from sqlalchemy.orm import sessionmaker
 
     from compliance.db import make_engine
     from compliance.migrate import upgrade
     from compliance.seed import seed_jurisdictions
-    upgrade(url)
+    upgrade(owner_url or url)
+    if owner_url and owner_url != url and url.startswith("postgresql"):
+        from compliance.protection import apply_grants
+        owner_engine = make_engine(owner_url)
+        try:
+            with owner_engine.begin() as conn:
+                apply_grants(conn, make_url(url).username)
+        finally:
+            owner_engine.dispose()
     engine = make_engine(url)
     try:
         with sessionmaker(bind=engine)() as session:
