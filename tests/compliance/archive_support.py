@@ -29,6 +29,7 @@ class ArchiveDatabase:
 @contextlib.contextmanager
 def empty_database(pg_roles, root: Path, name: str = "archive"):
     """(application URL, owner URL) of a new empty database; dropped afterwards."""
+    root.mkdir(parents=True, exist_ok=True)
     if BACKEND == "postgresql":
         owner, app = pg_roles
         owner_url, drop = scratch_database(os.environ["COMPLIANCE_TEST_DATABASE_URL"], "compliance_test", owner=owner)
