@@ -249,3 +249,55 @@ def test_the_web_answers_a_refusal_in_chinese_not_500(archive, tmp_path):
         assert db.session.get(Notice, issued).number != "京篡改〔2026〕2号"
     db_engine = app.extensions["compliance.db"].engine
     db_engine.dispose()
+
+
+# ------------------------------------------------------------------------------- setting up the two roles
+
+def test_db_upgrade_migrates_as_the_owner_and_grants_the_application_role(empty_database_pair, tmp_path):
+    """What docs/deploy.md tells an operator to run: two URLs, one `compliance db upgrade`."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from compliance.protection import connection_warning
+    url, owner_url = empty_database_pair
+    env = {**os.environ, "COMPLIANCE_DATABASE_URL": url, "COMPLIANCE_MIGRATION_DATABASE_URL": owner_url,
+           "COMPLIANCE_SECRET_KEY": "x", "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "compliance.cli", "db", "upgrade"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "新增辖区 18 个" in done.stdout                 # seeded through the application role
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert connection_warning(conn) is None
+            if conn.dialect.name == "postgresql":
+                owners = set(conn.scalars(text("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = "
+                                               "'public'")))
+                assert owners == {owner_url.split("://", 1)[1].split("@", 1)[0]}
+                assert conn.scalar(text("SELECT has_table_privilege(current_user, 'notices', 'UPDATE')"))
+                assert not conn.scalar(text("SELECT has_table_privilege(current_user, 'case_events', 'DELETE')"))
+    finally:
+        engine.dispose()
+    if url.startswith("postgresql"):
+        owner = make_engine(owner_url)
+        try:
+            with owner.connect() as conn:
+                assert "数据表属主" in connection_warning(conn)     # serve would warn if pointed at the owner
+                conn.execute(text("CREATE TABLE unclassified_thing (id int)"))
+                conn.commit()
+        finally:
+            owner.dispose()
+        again = subprocess.run([sys.executable, "-m", "compliance.cli", "db", "grant"], env=env,
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 1 and "unclassified_thing 尚未分类" in again.stderr
+        probe = make_engine(url)
+        try:
+            with probe.connect() as conn:   # the owner's default privileges: readable, insertable, no more
+                rights = {r: conn.scalar(text("SELECT has_table_privilege(current_user, 'unclassified_thing', :r)"),
+                                         {"r": r}) for r in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")}
+        finally:
+            probe.dispose()
+        assert rights == {"SELECT": True, "INSERT": True, "UPDATE": False, "DELETE": False, "TRUNCATE": False}
