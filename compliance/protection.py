@@ -19,6 +19,8 @@ privileges): nothing can be lost in between.
 """
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 
 #: Rows are written once and never changed or removed: the audit trail and the archive.
@@ -158,9 +160,9 @@ def is_refusal(exc: BaseException) -> bool:
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if sqlstate == REFUSAL_SQLSTATE:
         return True
-    if sqlstate == "42501":   # insufficient_privilege
-        message = str(orig)
-        return any(f"table {t}" in message for t in APPEND_ONLY | NO_DELETE)
+    if sqlstate == "42501":   # insufficient_privilege, e.g. "permission denied for table case_events"
+        named = re.search(r'\btable "?([A-Za-z0-9_]+)"?', str(orig))
+        return bool(named) and named.group(1) in APPEND_ONLY | NO_DELETE
     return REFUSAL_PREFIX in str(orig)
 
 

@@ -6,6 +6,7 @@ import functools
 import click
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from compliance.db import db
 from compliance.errors import DomainError
@@ -27,6 +28,12 @@ def one_line_errors(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except DBAPIError as exc:
+            from compliance.protection import is_refusal, refusal_message
+            if not is_refusal(exc):
+                raise
+            db.session.rollback()
+            raise click.ClickException(refusal_message(exc)) from None
         except (DomainError, ValueError) as exc:
             db.session.rollback()
             message = getattr(exc, "message", None) or str(exc)

@@ -301,3 +301,33 @@ def test_db_upgrade_migrates_as_the_owner_and_grants_the_application_role(empty_
         finally:
             probe.dispose()
         assert rights == {"SELECT": True, "INSERT": True, "UPDATE": False, "DELETE": False, "TRUNCATE": False}
+
+
+@postgres_only
+def test_the_role_setup_in_the_deploy_guide_runs(tmp_path):
+    """docs/deploy.md's statements (compliance.protection.role_setup_sql), on the shared server with unique names."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, make_url
+
+    from compliance.protection import role_setup_sql
+    tag = uuid.uuid4().hex[:8]
+    owner, app, database = f"compliance_t_o{tag}", f"compliance_t_a{tag}", f"compliance_test_roles_{tag}"
+    base = make_url(os.environ["COMPLIANCE_TEST_DATABASE_URL"])
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for statement in role_setup_sql(owner, app, database, app_password="it's secret"):
+                conn.execute(text(statement))
+            assert conn.scalar(text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :d"),
+                               {"d": database}) == owner
+            assert not conn.scalar(text("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles "
+                                        "WHERE rolname = :r"), {"r": app})
+            assert conn.scalar(text("SELECT has_database_privilege(:r, :d, 'CONNECT')"), {"r": app, "d": database})
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{app}"'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{owner}"'))
+        admin.dispose()
