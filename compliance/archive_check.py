@@ -30,6 +30,9 @@ from compliance.documents import DocumentStore
 
 #: Under the store root; the content-addressed layout only uses two-hex-digit folders, so no clash.
 QUARANTINE = "quarantine"
+#: Top-level folders of the store the check does not look into (a folder another part of the service keeps there
+#: for its own bookkeeping, e.g. files staged before they are published, belongs here too).
+SKIPPED_DIRS = frozenset({QUARANTINE})
 ISSUED = ("issued", "withdrawn")
 DEFAULT_GRACE = dt.timedelta(hours=1)
 
@@ -111,14 +114,14 @@ def _sha256_of(path: Path) -> str:
 
 
 def _store_files(root: Path) -> list[str]:
-    """Every regular file under root except the quarantine, as posix paths relative to root."""
+    """Every regular file under root except in SKIPPED_DIRS, as posix paths relative to root."""
     out = []
     if not root.exists():
         return out
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = Path(dirpath).relative_to(root)
         if rel_dir == Path("."):
-            dirnames[:] = [d for d in dirnames if d != QUARANTINE]
+            dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS]
         for name in filenames:
             out.append((rel_dir / name).as_posix())
     return sorted(out)
