@@ -30,9 +30,10 @@ from compliance.documents import DocumentStore
 
 #: Under the store root; the content-addressed layout only uses two-hex-digit folders, so no clash.
 QUARANTINE = "quarantine"
-#: Top-level folders of the store the check does not look into (a folder another part of the service keeps there
-#: for its own bookkeeping, e.g. files staged before they are published, belongs here too).
-SKIPPED_DIRS = frozenset({QUARANTINE})
+#: Top-level folders of the store the check does not look into: the quarantine, and `.staging` where issuing
+#: keeps an open transaction's files until they are published after commit (DocumentStore's own recovery owns
+#: those; moving them would lose a document that is about to be referenced).
+SKIPPED_DIRS = frozenset({QUARANTINE, ".staging"})
 ISSUED = ("issued", "withdrawn")
 DEFAULT_GRACE = dt.timedelta(hours=1)
 
