@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -39,6 +40,9 @@ from compliance.documents import DocumentStore
 FORMAT = "compliance-backup/1"
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents"
+DATABASE_FILES = ("database.dump", "database.sqlite3")
+#: A document's place in the store: <sha[:2]>/<sha[2:4]>/<sha><suffix> (compliance.documents.DocumentStore).
+_CONTENT_PATH = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{1,8}")
 #: How long a backup waits for a referenced document that is not (yet) in the store before giving up.
 MISSING_WAIT_SECONDS = 10.0
 
@@ -241,6 +245,12 @@ def verify_archive(src: str | os.PathLike) -> dict:
     """Check every member against the manifest (and nothing more, nothing less); return the manifest."""
     with tarfile.open(src, "r:") as tar:
         manifest = read_manifest(tar)
+        if manifest["database"]["file"] not in DATABASE_FILES:
+            raise BackupFailed(f"备份清单中的数据库文件名 {manifest['database']['file']!r} 无效，已拒绝恢复")
+        for rel, d in manifest["documents"].items():
+            sha = str(d.get("sha256", ""))
+            if not _CONTENT_PATH.fullmatch(rel) or not rel.startswith(f"{sha[:2]}/{sha[2:4]}/{sha}."):
+                raise BackupFailed(f"备份清单中的文件路径 {rel!r} 不是文档库的路径，已拒绝恢复")
         wanted = {manifest["database"]["file"]: (manifest["database"]["sha256"], manifest["database"]["size"])}
         for rel, d in manifest["documents"].items():
             wanted[f"{DOCUMENTS}/{rel}"] = (d["sha256"], d["size"])

@@ -177,6 +177,25 @@ def test_restore_refuses_a_tampered_archive_and_a_non_empty_target(_pg_roles, tm
                 restore(tampered, url, store, owner_url=owner_url)
             assert not store.exists()
 
+        # A manifest naming a path outside the store is refused before anything is written.
+        escaping = tmp_path / "escaping.tar"
+        with tarfile.open(archive) as src, tarfile.open(escaping, "w") as dst:
+            manifest = json.loads(src.extractfile(MANIFEST).read())
+            [(rel, entry)] = list(manifest["documents"].items())[:1]
+            manifest["documents"] = {"/tmp/evil.pdf": entry}
+            for member in src:
+                data = src.extractfile(member).read()
+                if member.name == MANIFEST:
+                    data = json.dumps(manifest).encode()
+                    member.size = len(data)
+                elif member.name == f"documents/{rel}":
+                    member.name = "documents//tmp/evil.pdf"
+                dst.addfile(member, io.BytesIO(data))
+        with empty_database(_pg_roles, tmp_path / "t0", name="t0") as (url, owner_url):
+            with pytest.raises(BackupFailed, match="不是文档库的路径"):
+                restore(escaping, url, tmp_path / "t0" / "documents", owner_url=owner_url)
+        assert not Path("/tmp/evil.pdf").exists()
+
         # A store that already holds a file is not overwritten.
         with empty_database(_pg_roles, tmp_path / "t2", name="t2") as (url, owner_url):
             store = tmp_path / "t2" / "documents"
