@@ -37,7 +37,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & {"app", "session", "database_url", "empty_database_url", "isolated_database_url", "client",
-                        "runner", "owner_database_url", "empty_database_pair"}:
+                        "runner", "owner_database_url", "empty_database_pair", "isolated_owner_url"}:
             item.add_marker(pytest.mark.db)
         if item.get_closest_marker("postgres") and BACKEND != "postgresql":
             deselected.append(item)  # runs in the PostgreSQL pass (make test runs both)
@@ -49,6 +49,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 _PG_ROLES: list = []   # [(owner, app)] once this run's roles exist
+_OWNER_OF: dict = {}   # isolated database's application URL → its owner URL
 
 
 def _create_pg_database() -> tuple[str, str, callable]:
@@ -329,5 +330,14 @@ def isolated_database_url(_pg_roles, tmp_path):
         url, drop = f"sqlite:///{tmp_path / 'isolated.sqlite3'}", (lambda: None)
         owner_url = url
     prepare_database(url, owner_url=owner_url)
+    _OWNER_OF[url] = owner_url
     yield url
+    _OWNER_OF.pop(url, None)
     drop()
+
+
+@pytest.fixture
+def isolated_owner_url(isolated_database_url):
+    """The owner role's URL of isolated_database_url's database (the same URL on SQLite): for bulk set-up the
+    service itself never does (explicit ids, setval on sequences), before the test runs as the application role."""
+    return _OWNER_OF.get(isolated_database_url, isolated_database_url)
