@@ -87,7 +87,8 @@ def grant_statements(tables, app_role: str, owner_role: str | None = None, *, di
     out.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}")
     if owner_role:
         owner = quote_ident(owner_role)
-        out.append(f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO {app}")
+        out.append(f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT, INSERT ON TABLES "
+                   f"TO {app}")
         out.append(f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES "
                    f"TO {app}")
     return out
