@@ -37,8 +37,12 @@ def scratch_database(base_url: str, prefix: str, *, owner: str | None = None) ->
 
     scratch = url.set(database=name)
     if owner:
-        scratch = scratch.set(username=owner, password=None)
+        scratch = scratch.set(username=owner, password=_ROLE_PASSWORDS.get(owner))
     return scratch.render_as_string(hide_password=False), drop
+
+
+#: Passwords of the roles pg_roles created in this process.
+_ROLE_PASSWORDS: dict[str, str] = {}
 
 
 def pg_roles(base_url: str, prefix: str) -> tuple[str, str, Callable[[], None]]:
@@ -50,7 +54,10 @@ def pg_roles(base_url: str, prefix: str) -> tuple[str, str, Callable[[], None]]:
     admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         for role in (owner, app):
-            conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION'))
+            # A password too, so the roles log in where the server wants one (scram) as well as where it trusts.
+            _ROLE_PASSWORDS[role] = uuid.uuid4().hex
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION '
+                              f"PASSWORD '{_ROLE_PASSWORDS[role]}'"))
 
     def drop() -> None:
         with admin.connect() as conn:
@@ -62,8 +69,8 @@ def pg_roles(base_url: str, prefix: str) -> tuple[str, str, Callable[[], None]]:
 
 
 def as_role(url: str, role: str) -> str:
-    """The same database's URL, connecting as another role (the test server trusts local connections)."""
-    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+    """The same database's URL, connecting as another role (with its password when pg_roles made it)."""
+    return make_url(url).set(username=role, password=_ROLE_PASSWORDS.get(role)).render_as_string(hide_password=False)
 
 
 def prepare_database(url: str, *, owner_url: str | None = None) -> None:

@@ -260,6 +260,8 @@ def test_db_upgrade_migrates_as_the_owner_and_grants_the_application_role(empty_
     import sys
     from pathlib import Path
 
+    from sqlalchemy import make_url
+
     from compliance.protection import connection_warning
     url, owner_url = empty_database_pair
     env = {**os.environ, "COMPLIANCE_DATABASE_URL": url, "COMPLIANCE_MIGRATION_DATABASE_URL": owner_url,
@@ -276,7 +278,7 @@ def test_db_upgrade_migrates_as_the_owner_and_grants_the_application_role(empty_
             if conn.dialect.name == "postgresql":
                 owners = set(conn.scalars(text("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = "
                                                "'public'")))
-                assert owners == {owner_url.split("://", 1)[1].split("@", 1)[0]}
+                assert owners == {make_url(owner_url).username}
                 assert conn.scalar(text("SELECT has_table_privilege(current_user, 'notices', 'UPDATE')"))
                 assert not conn.scalar(text("SELECT has_table_privilege(current_user, 'case_events', 'DELETE')"))
     finally:
