@@ -53,8 +53,9 @@ class Writer(threading.Thread):
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         ids = self.archive.ids
         try:
-            for i in range(200):                     # bounded; stopped long before
-                if self.stop.is_set():
+            deadline = time.monotonic() + 240         # bounded; stopped long before
+            for i in range(10_000):
+                if self.stop.is_set() or time.monotonic() > deadline:
                     break
                 with factory() as s:
                     street, drafter, chair = (s.get(Jurisdiction, ids["street"]), s.get(User, ids["drafter"]),
