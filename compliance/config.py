@@ -27,6 +27,12 @@ class Defaults:
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     #: Run the scheduler inside the web process (embedded default only; production runs it apart).
     SCHEDULER_IN_PROCESS = False
+    #: PostgreSQL: the owner role's URL that `compliance db upgrade` / `restore` migrate with; the service itself
+    #: (serve, scheduler, every other command) connects with DATABASE_URL, the application role (docs/deploy.md).
+    #: None: migrate with DATABASE_URL (SQLite, or a development database with one role).
+    MIGRATION_DATABASE_URL = None
+    #: Where pg_dump/pg_restore live (None: the server's major version under /usr/lib/postgresql, else PATH).
+    PG_BIN_DIR = None
 
     # Sessions live in the database (compliance.models.UserSession); the cookie only names one.
     SESSION_COOKIE_NAME = "compliance_session"

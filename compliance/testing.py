@@ -19,30 +19,80 @@ VISIT = {"visited_on": "2026-11-20", "findings": "你单位现有职工186人，
          "supervisors": ["刘洋（京朝监0231）", "赵敏（京朝监0187）"]}
 
 
-def scratch_database(base_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
-    """Create an empty PostgreSQL database beside base_url's; return its URL and a function that drops it."""
+def scratch_database(base_url: str, prefix: str, *, owner: str | None = None) -> tuple[str, Callable[[], None]]:
+    """Create an empty PostgreSQL database beside base_url's; return its URL and a function that drops it.
+
+    owner: a role (see pg_roles) that owns the new database; the URL returned then connects as that role.
+    """
     url = make_url(base_url)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else "")))
 
     def drop() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    scratch = url.set(database=name)
+    if owner:
+        scratch = scratch.set(username=owner, password=_ROLE_PASSWORDS.get(owner))
+    return scratch.render_as_string(hide_password=False), drop
 
 
-def prepare_database(url: str) -> None:
-    """Migrate a database to head and add the Beijing jurisdictions (what `compliance db upgrade` does)."""
+#: Passwords of the roles pg_roles created in this process.
+_ROLE_PASSWORDS: dict[str, str] = {}
+
+
+def pg_roles(base_url: str, prefix: str) -> tuple[str, str, Callable[[], None]]:
+    """An owner role (runs migrations, owns the tables) and an application role (what the service connects as),
+    named uniquely for this run on the shared server; returns their names and a function that drops both
+    (call it after dropping the databases they own). base_url must connect as a role that may create roles."""
+    tag = uuid.uuid4().hex[:10]
+    owner, app = f"{prefix}_owner_{tag}", f"{prefix}_app_{tag}"
+    admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for role in (owner, app):
+            # A password too, so the roles log in where the server wants one (scram) as well as where it trusts.
+            _ROLE_PASSWORDS[role] = uuid.uuid4().hex
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION '
+                              f"PASSWORD '{_ROLE_PASSWORDS[role]}'"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            for role in (app, owner):
+                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+    return owner, app, drop
+
+
+def as_role(url: str, role: str) -> str:
+    """The same database's URL, connecting as another role (with its password when pg_roles made it)."""
+    return make_url(url).set(username=role, password=_ROLE_PASSWORDS.get(role)).render_as_string(hide_password=False)
+
+
+def prepare_database(url: str, *, owner_url: str | None = None) -> None:
+    """Migrate a database to head and add the Beijing jurisdictions (what `compliance db upgrade` does).
+
+    owner_url: on PostgreSQL, migrate as this (owner) role, then give url's role the application role's rights
+    (compliance.protection.apply_grants); the jurisdictions are then added through url, as the service would.
+    """
     from sqlalchemy.orm import sessionmaker
 
     from compliance.db import make_engine
     from compliance.migrate import upgrade
     from compliance.seed import seed_jurisdictions
-    upgrade(url)
+    upgrade(owner_url or url)
+    if owner_url and owner_url != url and url.startswith("postgresql"):
+        from compliance.protection import apply_grants
+        owner_engine = make_engine(owner_url)
+        try:
+            with owner_engine.begin() as conn:
+                apply_grants(conn, make_url(url).username)
+        finally:
+            owner_engine.dispose()
     engine = make_engine(url)
     try:
         with sessionmaker(bind=engine)() as session:
@@ -191,3 +241,61 @@ def approved_letters(session: Session, *, jurisdiction: Jurisdiction, drafter: U
         approve_notice(session, notice.id, approver=approver, now=now)
         ids.append(notice.id)
     return ids
+
+
+def tiny_png(seed: int = 0) -> bytes:
+    """A real 1×1 PNG (signature, IHDR, IDAT, IEND with their CRCs); seed picks the pixel, so the bytes differ."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    pixel = bytes([0, seed % 256, (seed // 256) % 256, 30])
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(pixel)) + chunk(b"IEND", b""))
+
+
+def build_archive(session: Session, *, store, now: dt.datetime, count: int = 3) -> dict:
+    """A street with `count` cases whose opinions went out, one of them withdrawn (its withdrawal notice issued
+    too), a photo attached to each case, and one more notice approved but not issued; committed by the caller.
+
+    Returns ids: {"street", "drafter", "approver", "issued" (notice ids), "withdrawn", "withdrawal", "approved",
+    "attachments", "codes" (verification codes of every issued notice)}.
+    """
+    from sqlalchemy import select
+
+    from compliance.models import JurisdictionLevel, Notice, Role
+    from compliance.operations.attachments import attach_evidence
+    from compliance.operations.notices import approve_notice, issue_notice, request_withdrawal
+    from compliance.operations.users import create_user
+    from compliance.seed import add_jurisdiction
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    tag = uuid.uuid4().hex[:8]
+    street = add_jurisdiction(session, code=f"A{tag}", name=f"档案街道{tag}", level=JurisdictionLevel.STREET,
+                              parent=chaoyang, federation_name=f"档案街道{tag}总工会", issuer_code=f"京档{tag[:4]}工监")
+    street.letterhead = {**invented_letterhead(street), "chair": "王秀英", "vice_chair": "李卫东"}
+    drafter = create_user(session, login=f"ad{tag}", name="起草人", password="archive-test!", jurisdiction=street,
+                          roles={Role.SUPERVISOR})
+    chair = create_user(session, login=f"aa{tag}", name="审批人", password="archive-test!", jurisdiction=street,
+                        roles={Role.APPROVER})
+    ids = approved_letters(session, jurisdiction=street, drafter=drafter, approver=chair, count=count, now=now,
+                           name="北京档案测试{}有限公司")
+    for notice_id in ids:
+        issue_notice(session, notice_id, actor=chair, now=now, store=store, public_base="http://127.0.0.1:5000")
+    withdrawn = ids[0]
+    withdrawal = request_withdrawal(session, withdrawn, actor=drafter, reason="统一社会信用代码有误", now=now)
+    approve_notice(session, withdrawal.id, approver=chair, now=now)
+    issue_notice(session, withdrawal.id, actor=chair, now=now, store=store, public_base="http://127.0.0.1:5000")
+    [approved] = approved_letters(session, jurisdiction=street, drafter=drafter, approver=chair, count=1, now=now,
+                               up_to="record_visit", name="北京档案草稿{}有限公司")
+    attachments = []
+    for i, notice_id in enumerate(ids):
+        case_id = session.get(Notice, notice_id).case_id
+        attachments.append(attach_evidence(session, case_id, data=tiny_png(i + 1), filename=f"现场照片{i}.png",
+                                           actor=drafter, now=now, store=store).id)
+    session.flush()
+    issued = [*ids, withdrawal.id]
+    codes = {n.id: n.verification_code for n in session.scalars(select(Notice).where(Notice.id.in_(issued)))}
+    return {"street": street.id, "drafter": drafter.id, "approver": chair.id, "issued": issued,
+            "withdrawn": withdrawn, "withdrawal": withdrawal.id, "approved": approved, "attachments": attachments,
+            "codes": codes}

@@ -1,7 +1,11 @@
 """Test fixtures: one fresh migrated database per run (SQLite or PostgreSQL), each test rolled back.
 
 COMPLIANCE_TEST_BACKEND=sqlite (default) or postgresql; for PostgreSQL, COMPLIANCE_TEST_DATABASE_URL names a
-server database we can connect to; the run creates its own database beside it and drops it at the end.
+server database we can connect to as a role that may create roles and databases; the run creates its own owner and
+application roles (compliance.testing.pg_roles) and its databases beside that one, owned by the owner role, and
+drops them at the end. Migrations run as the owner; the tests connect as the application role, as the service does
+in production (compliance/protection.py), so every test meets the archive's grants. A test that needs the
+owner's powers asks for `owner_database_url`.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & {"app", "session", "database_url", "empty_database_url", "isolated_database_url", "client",
-                        "runner"}:
+                        "runner", "owner_database_url", "empty_database_pair", "isolated_owner_url"}:
             item.add_marker(pytest.mark.db)
         if item.get_closest_marker("postgres") and BACKEND != "postgresql":
             deselected.append(item)  # runs in the PostgreSQL pass (make test runs both)
@@ -44,16 +48,46 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
-def _create_pg_database() -> tuple[str, callable]:
-    from compliance.testing import scratch_database
+_PG_ROLES: list = []   # [(owner, app)] once this run's roles exist
+_OWNER_OF: dict = {}   # isolated database's application URL → its owner URL
+
+
+def _create_pg_database() -> tuple[str, str, callable]:
+    """A new empty database owned by this run's owner role: (application URL, owner URL, drop)."""
+    from compliance.testing import as_role, scratch_database
+    base = os.environ.get("COMPLIANCE_TEST_DATABASE_URL")
+    if not base:
+        pytest.exit("COMPLIANCE_TEST_BACKEND=postgresql needs COMPLIANCE_TEST_DATABASE_URL", returncode=1)
+    if not _PG_ROLES:
+        pytest.exit("the PostgreSQL roles of this run are not created yet (fixture _pg_roles)", returncode=1)
+    owner, app = _PG_ROLES[0]
+    try:
+        owner_url, drop = scratch_database(base, "compliance_test", owner=owner)
+    except Exception as exc:
+        pytest.exit(f"PostgreSQL test server unreachable at {make_url(base).render_as_string(hide_password=True)}: "
+                    f"{exc}", returncode=1)
+    return as_role(owner_url, app), owner_url, drop
+
+
+@pytest.fixture(scope="session")
+def _pg_roles():
+    """This run's owner and application roles on the shared server (unique names; dropped at the end)."""
+    if BACKEND != "postgresql":
+        yield None
+        return
+    from compliance.testing import pg_roles
     base = os.environ.get("COMPLIANCE_TEST_DATABASE_URL")
     if not base:
         pytest.exit("COMPLIANCE_TEST_BACKEND=postgresql needs COMPLIANCE_TEST_DATABASE_URL", returncode=1)
     try:
-        return scratch_database(base, "compliance_test")
+        owner, app, drop = pg_roles(base, "compliance_t")
     except Exception as exc:
-        pytest.exit(f"PostgreSQL test server unreachable at {make_url(base).render_as_string(hide_password=True)}: "
-                    f"{exc}", returncode=1)
+        pytest.exit(f"cannot create the test roles at {make_url(base).render_as_string(hide_password=True)}: {exc}",
+                    returncode=1)
+    _PG_ROLES.append((owner, app))
+    yield owner, app
+    _PG_ROLES.clear()
+    drop()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -69,27 +103,54 @@ def _cheap_password_hashing():
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A fresh database at the migration head with the Beijing jurisdictions, for this run only."""
+def _database(_pg_roles, tmp_path_factory):
+    """(application URL, owner URL) of a fresh database at the migration head with the Beijing jurisdictions."""
     from compliance.testing import prepare_database
 
     if BACKEND == "postgresql":
-        url, drop = _create_pg_database()
+        url, owner_url, drop = _create_pg_database()
     else:
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}", (lambda: None)
-    prepare_database(url)
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        owner_url, drop = url, (lambda: None)
+    prepare_database(url, owner_url=owner_url)
+    yield url, owner_url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def database_url(_database):
+    """The run's database, connecting as the application role (PostgreSQL) as the service does."""
+    return _database[0]
+
+
+@pytest.fixture(scope="session")
+def owner_database_url(_database):
+    """The same database connecting as its owner role (PostgreSQL; on SQLite the same URL): for the few tests
+    that need the owner's powers (disabling a trigger, checking what only the grants refuse)."""
+    return _database[1]
+
+
+@pytest.fixture
+def empty_database_url(_pg_roles, tmp_path):
+    """A brand-new empty database on the backend under test (dropped afterwards), connecting as its owner, who
+    may migrate it."""
+    if BACKEND == "postgresql":
+        _url, url, drop = _create_pg_database()
+    else:
+        url, drop = f"sqlite:///{tmp_path / 'empty.sqlite3'}", (lambda: None)
     yield url
     drop()
 
 
 @pytest.fixture
-def empty_database_url(tmp_path):
-    """A brand-new empty database on the backend under test (dropped afterwards)."""
+def empty_database_pair(_pg_roles, tmp_path):
+    """A brand-new empty database as (application URL, owner URL); the same URL twice on SQLite."""
     if BACKEND == "postgresql":
-        url, drop = _create_pg_database()
+        url, owner_url, drop = _create_pg_database()
     else:
-        url, drop = f"sqlite:///{tmp_path / 'empty.sqlite3'}", (lambda: None)
-    yield url
+        url = f"sqlite:///{tmp_path / 'empty-pair.sqlite3'}"
+        owner_url, drop = url, (lambda: None)
+    yield url, owner_url
     drop()
 
 
@@ -259,14 +320,24 @@ def city_admin(session, make_user):
 
 
 @pytest.fixture
-def isolated_database_url(tmp_path):
+def isolated_database_url(_pg_roles, tmp_path):
     """A database of its own, migrated and seeded, for a test that commits for real (threads, processes): its
-    rows never reach the shared test database, whose other tests count rows."""
+    rows never reach the shared test database, whose other tests count rows. Connects as the application role."""
     from compliance.testing import prepare_database
     if BACKEND == "postgresql":
-        url, drop = _create_pg_database()
+        url, owner_url, drop = _create_pg_database()
     else:
         url, drop = f"sqlite:///{tmp_path / 'isolated.sqlite3'}", (lambda: None)
-    prepare_database(url)
+        owner_url = url
+    prepare_database(url, owner_url=owner_url)
+    _OWNER_OF[url] = owner_url
     yield url
+    _OWNER_OF.pop(url, None)
     drop()
+
+
+@pytest.fixture
+def isolated_owner_url(isolated_database_url):
+    """The owner role's URL of isolated_database_url's database (the same URL on SQLite): for bulk set-up the
+    service itself never does (explicit ids, setval on sequences), before the test runs as the application role."""
+    return _OWNER_OF.get(isolated_database_url, isolated_database_url)

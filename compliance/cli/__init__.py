@@ -38,11 +38,19 @@ def db_upgrade():
 
 
 def _upgrade_and_seed():
+    from compliance.cli.common import apply_role_grants, migration_url
+    from compliance.db import make_engine
     from compliance.migrate import current_revision, head_revision, upgrade
     from compliance.seed import seed_jurisdictions
-    url = current_app.config["DATABASE_URL"]
-    before = current_revision(db.engine)
+    # Migrations run as the owner role (COMPLIANCE_MIGRATION_DATABASE_URL); the service's role then gets its rights.
+    url = migration_url()
+    owner_engine = make_engine(url)
+    try:
+        before = current_revision(owner_engine)
+    finally:
+        owner_engine.dispose()
     upgrade(url)
+    apply_role_grants()
     added = seed_jurisdictions(db.session)
     db.session.commit()
     head = head_revision()
@@ -147,8 +155,10 @@ def create_user_command(login, name, jurisdiction_code, roles, supervisor_number
 @with_appcontext
 def serve(host, port, workers):
     """Run the service under gunicorn."""
+    from compliance.cli.common import warn_if_privileged
     from compliance.server import run_gunicorn
     require_current_schema()
+    warn_if_privileged()
     url = current_app.config["DATABASE_URL"]
     if workers is None:
         workers = 1 if url.startswith("sqlite") else 2 * (os.cpu_count() or 1) + 1
@@ -162,7 +172,7 @@ def serve(host, port, workers):
 
 def register_more_commands() -> None:
     """Later modules add their command groups here (kept import-light for the CLI's start-up)."""
-    from compliance.cli import cases, holidays, notices, scheduler
+    from compliance.cli import archive, cases, holidays, notices, scheduler
     main.add_command(cases.case_group)
     main.add_command(notices.notices_group)
     main.add_command(holidays.holidays_group)
@@ -174,6 +184,10 @@ def register_more_commands() -> None:
     from compliance.cli import imports
     main.add_command(imports.import_group)
     main.add_command(imports.export_group)
+    main.add_command(archive.documents_group)
+    main.add_command(archive.backup_command)
+    main.add_command(archive.restore_command)
+    db_group.add_command(archive.db_grant)
 
 
 register_more_commands()

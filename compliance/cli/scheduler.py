@@ -67,10 +67,11 @@ def run_job_command(name, now_text, no_deliver):
 @with_appcontext
 def scheduler_command(retry_seconds, stop_with_parent):
     """Run the scheduled jobs: exactly one scheduler is active, any others wait as standbys and take over."""
-    from compliance.cli.common import require_current_schema
+    from compliance.cli.common import require_current_schema, warn_if_privileged
     from compliance.jobs.scheduler import SchedulerProcess
     from compliance.jobs.settings import current_settings
     require_current_schema()
+    warn_if_privileged()
     try:
         current_settings()   # a configuration mistake stops here, not in the first job hours later
     except ValueError as exc:

@@ -10,7 +10,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 from compliance.access import permissions
 from compliance.clock import to_beijing
 from compliance.db import db
-from compliance.errors import Conflict, DomainError
+from compliance.errors import Conflict, DomainError, NotAllowed
 
 #: Largest id a route accepts: the columns are 32-bit integers; a bigger one is simply not there (404, not 500).
 MAX_ID = 2**31 - 1
@@ -59,6 +59,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     from sqlalchemy.orm.exc import StaleDataError
     app.register_error_handler(StaleDataError, handle_stale_data)
+    from sqlalchemy.exc import DBAPIError
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.after_request(security_headers)
     app.jinja_env.filters["beijing"] = beijing_time
     app.jinja_env.filters["state_label"] = state_label
@@ -113,6 +115,16 @@ def handle_domain_error(err: DomainError):
 def handle_stale_data(_exc):
     """Two writers raced past the version check (the loser's flush found the row changed): a conflict."""
     return handle_domain_error(Conflict("记录已被他人修改，请刷新后重试"))
+
+
+def handle_database_error(exc):
+    """The database refused to change the archive (compliance/protection.py): a Chinese 409, never a 500."""
+    from compliance.protection import is_refusal, refusal_message
+    if not is_refusal(exc):
+        return handle_unexpected(exc)
+    current_app.logger.warning("archive protection refused %s %s: %s", request.method, request.path,
+                               str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else exc)
+    return handle_domain_error(NotAllowed(refusal_message(exc)))
 
 
 def handle_http_error(exc: HTTPException):

@@ -178,13 +178,15 @@ def _deliveries(server: LoopbackSMTP) -> list[str]:
 @pytest.mark.postgres
 @pytest.mark.timeout(120)
 def test_kill_9_mid_sweep_then_every_due_reminder_is_delivered_exactly_once(isolated_database_url, tmp_path,
-                                                                          smtp_server):  # noqa: F811
+                                                                          smtp_server,  # noqa: F811
+                                                                          isolated_owner_url):
     from bench.bench_scheduler import populate
     from compliance.clock import business_date, utcnow
     started = time.monotonic()
     url = isolated_database_url
     due = 600
-    populate(url, cases=900, due=due, today=business_date(utcnow()), supervisor_email="s{}@union.example.cn",
+    # Bulk set-up with explicit ids and setval is the owner's; the scheduler below runs as the application role.
+    populate(isolated_owner_url, cases=900, due=due, today=business_date(utcnow()), supervisor_email="s{}@union.example.cn",
              leader_email="chair@union.example.cn")
     engine = make_engine(url)
     factory = sessionmaker(bind=engine)
