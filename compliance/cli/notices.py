@@ -136,8 +136,11 @@ def issue_command(notice_id, login):
     from compliance.documents import document_store
     from compliance.operations.notices import issue_notice
 
+    store = document_store()
+    store.recover(db.engine)   # what a killed issue left behind (before this command's own transaction)
+
     def run():
-        notice = issue_notice(db.session, notice_id, actor=_user(login), now=utcnow(), store=document_store())
+        notice = issue_notice(db.session, notice_id, actor=_user(login), now=utcnow(), store=store)
         click.echo(f"已签发 {notice.number}  核验码 {notice.verification_code}  SHA-256 {notice.sha256}")
     _run(run)
 
@@ -145,13 +148,15 @@ def issue_command(notice_id, login):
 @notices_group.command("issue-batch")
 @click.option("--by", "login", required=True)
 @click.option("--type", "notice_type", default=None, help="Only this notice type, e.g. payment_demand.")
-@click.option("--workers", type=int, default=None, help="Renderer processes (default: CPU count).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Renderer processes (default: CPU count).")
+@click.option("--chunk", type=click.IntRange(1, 500), default=None,
+              help="Notices per transaction (default 50): each chunk is issued whole or not at all.")
 @with_appcontext
-def issue_batch_command(login, notice_type, workers):
+def issue_batch_command(login, notice_type, workers, chunk):
     """Issue every approved notice (optionally of one type), rendering in several processes."""
     from sqlalchemy.orm import sessionmaker
 
-    from compliance.batch import issue_in_batches
+    from compliance.batch import CHUNK, issue_in_batches
     from compliance.cli.common import require_current_schema
     from compliance.documents import document_store
     from compliance.errors import DomainError
@@ -172,7 +177,7 @@ def issue_batch_command(login, notice_type, workers):
     with click.progressbar(length=len(ids), label=f"签发 {len(ids)} 份文书") as bar:
         try:
             numbers = issue_in_batches(factory, ids, actor_id=actor_id, now=utcnow(), store=document_store(),
-                                       workers=workers, on_rendered=bar.update)
+                                       workers=workers, on_rendered=bar.update, chunk=chunk or CHUNK)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
     seconds = (utcnow() - started).total_seconds()
