@@ -95,7 +95,7 @@ class ProcessRenderer:
 
 def issue_in_batches(session_factory, notice_ids: Sequence[int], *, actor_id: int, now, store,
                      workers: int | None = None, on_rendered: Callable[[int], None] | None = None,
-                     chunk: int = CHUNK) -> list[str]:
+                     chunk: int = CHUNK, public_base: str | None = None) -> list[str]:
     """Issue many approved notices chunk by chunk; returns the numbers.
 
     A failing chunk rolls back alone (its numbers and files with it) and stops the batch: BatchStopped says how
@@ -112,7 +112,7 @@ def issue_in_batches(session_factory, notice_ids: Sequence[int], *, actor_id: in
                 try:
                     actor = session.get(User, actor_id)
                     issued = issue_notices(session, notice_ids[start:start + chunk], actor=actor, now=now,
-                                           store=store, render=render)
+                                           store=store, render=render, public_base=public_base)
                     session.commit()
                 except DomainError as exc:
                     session.rollback()

@@ -47,6 +47,17 @@ def list_command(status, notice_type, as_json):
         click.echo(f"{n.id:>6}  {n.status:<9} {letters.NOTICE_TYPES[n.notice_type].title:<24} {n.number or '—':<22} {ref}")
 
 
+def _public_base() -> str:
+    """Where the letters' QR codes point (refused, naming the setting, when production has none)."""
+    from flask import current_app
+
+    from compliance.config import PublicBaseUrlMissing, public_base_url
+    try:
+        return public_base_url(current_app.config)
+    except PublicBaseUrlMissing as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _run(func):
     from compliance.cli.common import one_line_errors, require_current_schema
 
@@ -136,11 +147,12 @@ def issue_command(notice_id, login):
     from compliance.documents import document_store
     from compliance.operations.notices import issue_notice
 
+    base = _public_base()
     store = document_store()
     store.recover(db.engine)   # what a killed issue left behind (before this command's own transaction)
 
     def run():
-        notice = issue_notice(db.session, notice_id, actor=_user(login), now=utcnow(), store=store)
+        notice = issue_notice(db.session, notice_id, actor=_user(login), now=utcnow(), store=store, public_base=base)
         click.echo(f"已签发 {notice.number}  核验码 {notice.verification_code}  SHA-256 {notice.sha256}")
     _run(run)
 
@@ -161,6 +173,7 @@ def issue_batch_command(login, notice_type, workers, chunk):
     from compliance.documents import document_store
     from compliance.errors import DomainError
     from compliance.models import Notice
+    base = _public_base()
     require_current_schema()
     actor_id = _user(login).id
     query = select(Notice.id).where(Notice.status == "approved").order_by(Notice.id)
@@ -177,7 +190,8 @@ def issue_batch_command(login, notice_type, workers, chunk):
     with click.progressbar(length=len(ids), label=f"签发 {len(ids)} 份文书") as bar:
         try:
             numbers = issue_in_batches(factory, ids, actor_id=actor_id, now=utcnow(), store=document_store(),
-                                       workers=workers, on_rendered=bar.update, chunk=chunk or CHUNK)
+                                       workers=workers, on_rendered=bar.update, chunk=chunk or CHUNK,
+                                       public_base=base)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
     seconds = (utcnow() - started).total_seconds()

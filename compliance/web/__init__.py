@@ -24,6 +24,7 @@ ERROR_PAGES = {
     405: ("不支持该请求方式", "请从页面上的按钮或链接进入。"),
     413: ("文件过大", "上传的文件超过上限，未保存任何内容。"),
     429: ("尝试过于频繁", "请稍后再试。"),
+    503: ("服务暂时不可用", "请稍候几秒后重试。"),
     500: ("系统出错", "系统处理时出错，未保存任何更改。错误已记录，请稍后重试或联系管理员。"),
 }
 
@@ -59,6 +60,9 @@ def register(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     from sqlalchemy.orm.exc import StaleDataError
     app.register_error_handler(StaleDataError, handle_stale_data)
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeout, handle_database_unavailable)
     app.after_request(security_headers)
     app.jinja_env.filters["beijing"] = beijing_time
     app.jinja_env.filters["state_label"] = state_label
@@ -110,6 +114,44 @@ def handle_domain_error(err: DomainError):
 def handle_stale_data(_exc):
     """Two writers raced past the version check (the loser's flush found the row changed): a conflict."""
     return handle_domain_error(Conflict("记录已被他人修改，请刷新后重试"))
+
+
+#: Seconds a client is asked to wait before trying again while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = ("服务暂时不可用", "数据库暂时无法连接，本次操作未保存任何更改。请稍候几秒后重试。")
+
+
+def handle_database_error(exc):
+    """A database error: unreachable (down, restarting, connection lost: 503, try again) or a bug (500)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    if isinstance(exc, (OperationalError, InterfaceError)) or getattr(exc, "connection_invalidated", False):
+        return handle_database_unavailable(exc)
+    return handle_unexpected(exc)
+
+
+def handle_database_unavailable(exc):
+    """The database cannot be reached: a Chinese 503 with Retry-After, never a 500. The pool checks each
+    connection before use (pool_pre_ping), so the requests after the database is back succeed again."""
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                               str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is what failed
+        pass
+    title, message = UNAVAILABLE
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.path.startswith("/api/"):
+        body = {"type": "about:blank", "title": title, "status": 503, "detail": message,
+                "code": "database_unavailable"}
+        response = jsonify(body)
+        response.status_code = 503
+        response.headers.update(headers)
+        response.mimetype = "application/problem+json"
+        return response
+    if wants_json():
+        response, status = _error_response(503, message, title=title, code="database_unavailable")
+        return response, status, headers
+    return render_template("unavailable.html", title=title, message=message), 503, headers
 
 
 def handle_http_error(exc: HTTPException):
