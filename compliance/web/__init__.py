@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -151,7 +151,11 @@ def handle_database_unavailable(exc):
     if wants_json():
         response, status = _error_response(503, message, title=title, code="database_unavailable")
         return response, status, headers
-    return render_template("unavailable.html", title=title, message=message), 503, headers
+    # Straight from the template, without the context processors: Flask-Login's would load current_user,
+    # which needs the database.
+    page = current_app.jinja_env.get_template("unavailable.html").render(title=title, message=message,
+                                                                          request=request, url_for=url_for)
+    return page, 503, {**headers, "Content-Type": "text/html; charset=utf-8"}
 
 
 def handle_http_error(exc: HTTPException):

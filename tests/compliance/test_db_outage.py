@@ -1,0 +1,42 @@
+"""The database goes away and comes back: 503 in Chinese while it is down, work again within seconds after,
+without restarting the service; nothing lost, nothing done twice."""
+from __future__ import annotations
+
+import pytest
+
+from bench.durability import private_cluster_unavailable, run_outage
+from compliance import create_app
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://postgres@127.0.0.1:9/nothing-listens-here",
+                                 "sqlite:////nonexistent-folder/compliance.sqlite3"])
+def test_an_unreachable_database_answers_a_chinese_503_with_retry_after(url, tmp_path):
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "DOCUMENT_STORE": str(tmp_path),
+                      "PUBLIC_BASE_URL": "https://jiandu.example.org"}, check_schema=False)
+    client = app.test_client()
+    res = client.get("/verify/ABCDEFGHJK")
+    page = res.get_data(as_text=True)
+    assert res.status_code == 503, page
+    assert res.headers["Retry-After"] == "5"
+    assert "数据库暂时无法连接，本次操作未保存任何更改" in page and "Traceback" not in page
+    res = client.get("/verify/ABCDEFGHJK", headers={"Accept": "application/json"})
+    assert res.status_code == 503 and res.get_json()["error"] == "database_unavailable"
+    assert client.get("/healthz").status_code == 503
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.skipif(private_cluster_unavailable() is not None, reason=str(private_cluster_unavailable()))
+def test_gunicorn_on_postgresql_through_a_database_restart(tmp_path):
+    """A private cluster (never the shared one), stopped for 3 s while four clients post case steps."""
+    r = run_outage(clients=4, cases_each=30, before=3.0, down=3.0, after=4.0, grace=5.0, workdir=tmp_path)
+    log = (tmp_path / "gunicorn.log").read_text(errors="replace")
+    assert r.fatal == [] and r.non_503 == [], (r, log[-3000:])
+    assert r.errors > 0, "the restart was not seen: the test proves nothing"
+    assert r.errors_outside_outage == 0, r
+    assert r.lost == 0 and r.doubled == 0, r
+    # Every step in the database was answered as done, or resent after an error and refused as already done.
+    assert r.transitions_in_db == r.transitions_ok + r.refused_as_done, r
+    assert r.recovery_seconds < 5, r
+    assert r.transitions_ok > 20 and r.per_second_after > 0, r
+    assert " 500 " not in log and "Traceback" not in log, log[-3000:]
