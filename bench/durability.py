@@ -212,7 +212,7 @@ class Browser:
             body = urllib.parse.urlencode({**data, "csrf_token": self.csrf or ""}, doseq=True).encode()
         try:
             with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=timeout) as res:
-                return res.status, res.read().decode(), dict(res.headers)
+                return res.status, res.read().decode(errors="replace"), dict(res.headers)
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode(errors="replace"), dict(err.headers)
 
