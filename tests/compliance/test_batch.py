@@ -37,7 +37,7 @@ def test_issue_batch_command_numbers_every_approved_notice(empty_database_url, t
                          up_to="record_visit", name="北京批量{}有限公司")
         s.commit()
     env = {**os.environ, "COMPLIANCE_DATABASE_URL": empty_database_url, "COMPLIANCE_SECRET_KEY": "x",
-           "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs")}
+           "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs"), "COMPLIANCE_PUBLIC_BASE_URL": "https://jiandu.example.org"}
     out = subprocess.run([sys.executable, "-m", "compliance.cli", "notices", "issue-batch", "--by", "drafter",
                           "--workers", "2"], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
