@@ -34,14 +34,16 @@ from compliance.testing import approved_letters
 
 NOW = dt.datetime(2026, 11, 24, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 RUNS = 20
-NOTICES = 70
+#: Approved notices per lane; each lane is one notice type, so one counter.
+NOTICES = 36
+LANES = ("visit", "opinion")
 SEED = 20261124
 #: Even runs are killed anywhere from the command's start (reading, spawning its renderers) …
 KILL_AFTER_START = (0.2, 2.2)
 #: … odd runs once their first chunk has written its files (rendering, staging, committing, publishing).
 KILL_AFTER_FIRST_FILE = (0.0, 0.3)
-#: A bound, not a target: ~40 s on the project's 2-core machine when idle; process start-up (~2.4 s of a run,
-#: mostly imports) is what it spends, and it grows with the machine's load.
+#: A bound, not a target: a run is mostly process start-up (~2.4 s, imports), which grows with the machine's
+#: load; two runs at a time halve the rounds.
 BUDGET_SECONDS = 150
 
 
@@ -84,10 +86,12 @@ def _store_files(root: Path) -> dict[str, Path]:
 def _check(engine, root: Path, *, restarted: bool) -> int:
     """The invariants; returns how many notices are issued."""
     with sessionmaker(bind=engine)() as s:
-        issued = s.scalars(select(Notice).where(Notice.status == "issued").order_by(Notice.seq)).all()
+        issued = s.scalars(select(Notice).where(Notice.status == "issued")
+                           .order_by(Notice.notice_type, Notice.seq)).all()
         stored = set(s.scalars(select(StoredDocument.sha256)))
-    seqs = [n.seq for n in issued]
-    assert seqs == list(range(1, len(issued) + 1)), f"numbers with a gap or twice: {seqs}"
+    for kind in {n.notice_type for n in issued}:   # one counter per (issuer, type, year); one issuer here
+        seqs = [n.seq for n in issued if n.notice_type == kind]
+        assert seqs == list(range(1, len(seqs) + 1)), f"{kind}: numbers with a gap or twice: {seqs}"
     assert len({n.sha256 for n in issued}) == len(issued)
     store = DocumentStore(root)
     for n in issued:
@@ -98,7 +102,7 @@ def _check(engine, root: Path, *, restarted: bool) -> int:
         assert set(files) == {n.sha256 for n in issued} == stored, "orphan or missing file after the restart"
         leftovers = list((root / STAGING).glob("*")) if (root / STAGING).exists() else []
         assert leftovers == [], f"staging not swept: {leftovers}"
-        for n in issued[-3:]:   # the code printed is the notice's own (the issue's 261/262 printed other codes)
+        for n in issued[-2:] + issued[:2]:   # the code printed is the notice's own (the issue's 261/262 printed other codes)
             assert n.verification_code in _pdf_text(files[n.sha256].read_bytes())
     return len(issued)
 
@@ -109,6 +113,8 @@ def _pdf_text(data: bytes) -> str:
 
 
 def test_kill_9_at_random_points_leaves_gapless_numbers_and_no_orphan(isolated_database_url, tmp_path):
+    """Two batches at a time (visit letters and opinions: two counters, one store), each killed on its own plan:
+    a sweep at one's start meets the other's live transaction, which it must leave alone."""
     started = time.monotonic()
     engine = make_engine(isolated_database_url)
     with sessionmaker(bind=engine)() as s:
@@ -117,8 +123,10 @@ def test_kill_9_at_random_points_leaves_gapless_numbers_and_no_orphan(isolated_d
                               roles={Role.SUPERVISOR})
         chair = create_user(s, login="chair", name="张国栋", password="crash-password", jurisdiction=chaoyang,
                             roles={Role.APPROVER})
-        approved_letters(s, jurisdiction=chaoyang, drafter=drafter, approver=chair, count=NOTICES, now=NOW,
-                         up_to="record_visit", name="北京崩溃测试{}有限公司")
+        for lane in LANES:
+            approved_letters(s, jurisdiction=chaoyang, drafter=drafter, approver=chair, count=NOTICES, now=NOW,
+                             up_to={"visit": "record_visit", "opinion": "issue_opinion"}[lane],
+                             name=f"北京崩溃测试{lane}{{}}有限公司")
         s.commit()
     root = tmp_path / "store"
     env = {**os.environ, "COMPLIANCE_DATABASE_URL": isolated_database_url, "COMPLIANCE_SECRET_KEY": "x",
@@ -126,39 +134,56 @@ def test_kill_9_at_random_points_leaves_gapless_numbers_and_no_orphan(isolated_d
     command = [sys.executable, "-m", "compliance.cli", "notices", "issue-batch", "--by", "drafter", "--chunk", "3"]
     rng = random.Random(SEED)
     kills = []
-    for run in range(RUNS):
-        mid_batch = run % 2 == 1
-        delay = rng.uniform(*(KILL_AFTER_FIRST_FILE if mid_batch else KILL_AFTER_START))
+    for round_ in range(RUNS // len(LANES)):
         before = _staged_files(root)
-        # Two renderer processes when the kill comes mid-batch (they are up then), one otherwise (cheaper).
-        proc = subprocess.Popen([*command, "--workers", "2" if mid_batch else "1"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-        if mid_batch:   # wait (bounded) for the first file this run writes
-            deadline = time.monotonic() + 15
-            while proc.poll() is None and time.monotonic() < deadline and _staged_files(root) <= before:
-                time.sleep(0.005)
-        try:
-            proc.wait(timeout=delay)
-            finished = True
-        except subprocess.TimeoutExpired:
-            finished = False
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
-        survivors = _wait_gone(proc.pid)
-        assert survivors == [], f"run {run}: processes outlived the killed batch: {survivors}"
-        assert not finished or proc.returncode == 0, f"run {run} failed by itself"
-        kills.append((round(delay, 2), _check(engine, root, restarted=False)))
-        assert time.monotonic() - started < BUDGET_SECONDS, f"over budget after {run + 1} runs: {kills}"
+        plans, procs = {}, {}
+        for i, lane in enumerate(LANES):
+            mid_batch = (round_ + i) % 2 == 1
+            plans[lane] = (mid_batch, rng.uniform(*(KILL_AFTER_FIRST_FILE if mid_batch else KILL_AFTER_START)))
+            # Two renderer processes in some runs (all must die with the batch), one in the others (cheaper).
+            workers = "2" if round_ % 3 == 0 else "1"
+            procs[lane] = subprocess.Popen([*command, "--type", lane, "--workers", workers], env=env, cwd=tmp_path,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                           start_new_session=True)
+        t0, first_file, outcome = time.monotonic(), None, {}
+        while len(outcome) < len(LANES) and time.monotonic() - t0 < 60:
+            now = time.monotonic()
+            if first_file is None and _staged_files(root) - before:
+                first_file = now
+            for lane, proc in procs.items():
+                if lane in outcome:
+                    continue
+                if proc.poll() is not None:
+                    outcome[lane] = "finished"
+                    continue
+                mid_batch, delay = plans[lane]
+                due = (first_file + delay if first_file is not None else None) if mid_batch else t0 + delay
+                if due is not None and now >= due:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait(timeout=10)
+                    outcome[lane] = "killed"
+            time.sleep(0.005)
+        for lane, proc in procs.items():
+            if proc.poll() is None:   # the bound above ran out: kill it all the same
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+            survivors = _wait_gone(proc.pid)
+            assert survivors == [], f"round {round_} {lane}: processes outlived the killed batch: {survivors}"
+            assert outcome.get(lane) != "finished" or proc.returncode == 0, f"{lane} failed by itself"
+        kills.append((outcome, _check(engine, root, restarted=False)))
+        assert time.monotonic() - started < BUDGET_SECONDS, f"over budget after {round_ + 1} rounds: {kills}"
     # The restart: the same command, to the end.
-    done = subprocess.run([*command, "--workers", "2"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*command, "--workers", "2"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     total = _check(engine, root, restarted=True)
     engine.dispose()
-    assert total == NOTICES
-    # The kills really landed mid-batch: many runs issued part of it, and the restart still had work to do.
-    progress = [n for _delay, n in kills]
+    assert total == NOTICES * len(LANES)
+    # The kills really landed mid-batch: many rounds issued part of it, and the restart still had work to do.
+    progress = [n for _outcome, n in kills]
     advanced = sum(b > a for a, b in zip([0, *progress], progress))
-    assert advanced >= 5 and progress[-1] < NOTICES, kills
+    assert advanced >= 4 and progress[-1] < NOTICES * len(LANES), kills
+    assert sum(o == "killed" for outcome, _n in kills for o in outcome.values()) >= RUNS - 2, kills
 
 
 def test_a_killed_transaction_s_files_are_swept_and_a_committed_one_s_published(isolated_database_url, tmp_path):
