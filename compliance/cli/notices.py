@@ -58,7 +58,13 @@ def _public_base() -> str:
         raise click.ClickException(str(exc)) from None
 
 
+#: The database cannot be reached: one line, as for any refusal (the transaction, numbers included, is gone).
+UNREACHABLE = "数据库暂时无法连接，本次未保存任何更改（文号未占用）。请稍后重试"
+
+
 def _run(func):
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from compliance.cli.common import one_line_errors, require_current_schema
 
     @one_line_errors
@@ -66,7 +72,10 @@ def _run(func):
         require_current_schema()
         func()
         db.session.commit()
-    wrapped()
+    try:
+        wrapped()
+    except (OperationalError, InterfaceError):
+        raise click.ClickException(UNREACHABLE) from None
 
 
 @notices_group.command("edit")
@@ -168,6 +177,8 @@ def issue_batch_command(login, notice_type, workers, chunk):
     """Issue every approved notice (optionally of one type), rendering in several processes."""
     from sqlalchemy.orm import sessionmaker
 
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from compliance.batch import CHUNK, issue_in_batches
     from compliance.cli.common import require_current_schema
     from compliance.documents import document_store
@@ -194,6 +205,9 @@ def issue_batch_command(login, notice_type, workers, chunk):
                                        public_base=base)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
+        except (OperationalError, InterfaceError):
+            raise click.ClickException("数据库暂时无法连接，签发中断：已提交的各组文书不受影响，其余未签发、文号未占用。"
+                                       "请稍后重试") from None
     seconds = (utcnow() - started).total_seconds()
     click.echo(f"已签发 {len(numbers)} 份（{numbers[0]} … {numbers[-1]}），用时 {seconds:.1f} 秒。")
 
