@@ -175,9 +175,8 @@ def issue_command(notice_id, login):
 @with_appcontext
 def issue_batch_command(login, notice_type, workers, chunk):
     """Issue every approved notice (optionally of one type), rendering in several processes."""
-    from sqlalchemy.orm import sessionmaker
-
     from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.orm import sessionmaker
 
     from compliance.batch import CHUNK, issue_in_batches
     from compliance.cli.common import require_current_schema
@@ -185,12 +184,15 @@ def issue_batch_command(login, notice_type, workers, chunk):
     from compliance.errors import DomainError
     from compliance.models import Notice
     base = _public_base()
-    require_current_schema()
-    actor_id = _user(login).id
-    query = select(Notice.id).where(Notice.status == "approved").order_by(Notice.id)
-    if notice_type:
-        query = query.where(Notice.notice_type == notice_type)
-    ids = db.session.scalars(query).all()
+    try:
+        require_current_schema()
+        actor_id = _user(login).id
+        query = select(Notice.id).where(Notice.status == "approved").order_by(Notice.id)
+        if notice_type:
+            query = query.where(Notice.notice_type == notice_type)
+        ids = db.session.scalars(query).all()
+    except (OperationalError, InterfaceError):
+        raise click.ClickException(UNREACHABLE) from None
     # Let go of this connection entirely: on SQLite its write lock would block the batch's own sessions.
     db.session.close()
     if not ids:

@@ -40,3 +40,18 @@ def test_gunicorn_on_postgresql_through_a_database_restart(tmp_path):
     assert r.recovery_seconds < 5, r
     assert r.transitions_ok > 20 and r.per_second_after > 0, r
     assert " 500 " not in log and "Traceback" not in log, log[-3000:]
+
+
+@pytest.mark.parametrize("command", [["notices", "issue", "1", "--by", "chair"],
+                                     ["notices", "issue-batch", "--by", "chair"]])
+def test_the_issue_commands_say_the_database_is_unreachable_in_one_chinese_line(command, tmp_path):
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "COMPLIANCE_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/nothing",
+           "COMPLIANCE_PUBLIC_BASE_URL": "https://jiandu.example.org", "COMPLIANCE_SECRET_KEY": "x",
+           "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "documents")}
+    out = subprocess.run([sys.executable, "-m", "compliance.cli", *command], env=env, capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == "Error: 数据库暂时无法连接，本次未保存任何更改（文号未占用）。请稍后重试"
