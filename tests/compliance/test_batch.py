@@ -37,7 +37,8 @@ def test_issue_batch_command_numbers_every_approved_notice(empty_database_url, t
                          up_to="record_visit", name="北京批量{}有限公司")
         s.commit()
     env = {**os.environ, "COMPLIANCE_DATABASE_URL": empty_database_url, "COMPLIANCE_SECRET_KEY": "x",
-           "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs"), "COMPLIANCE_PUBLIC_BASE_URL": "https://jiandu.example.org"}
+           "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs"),
+           "COMPLIANCE_PUBLIC_BASE_URL": "https://jiandu.example.org"}
     out = subprocess.run([sys.executable, "-m", "compliance.cli", "notices", "issue-batch", "--by", "drafter",
                           "--workers", "2"], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -72,7 +73,8 @@ def test_a_refused_chunk_stops_the_batch_and_says_how_many_went_out(empty_databa
         broken.snapshot = {**broken.snapshot, "findings": ["職工\ue000"]}   # stored before the font check existed
         s.commit()
     env = {**os.environ, "COMPLIANCE_DATABASE_URL": empty_database_url, "COMPLIANCE_SECRET_KEY": "x",
-           "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs"), "COMPLIANCE_PUBLIC_BASE_URL": "https://jiandu.example.org"}
+           "COMPLIANCE_DOCUMENT_STORE": str(tmp_path / "docs"),
+           "COMPLIANCE_PUBLIC_BASE_URL": "https://jiandu.example.org"}
     out = subprocess.run([sys.executable, "-m", "compliance.cli", "notices", "issue-batch", "--by", "drafter",
                           "--workers", "1", "--chunk", "2"], env=env, capture_output=True, text=True, timeout=300,
                          cwd=tmp_path)

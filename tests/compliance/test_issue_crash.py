@@ -102,7 +102,8 @@ def _check(engine, root: Path, *, restarted: bool) -> int:
         assert set(files) == {n.sha256 for n in issued} == stored, "orphan or missing file after the restart"
         leftovers = list((root / STAGING).glob("*")) if (root / STAGING).exists() else []
         assert leftovers == [], f"staging not swept: {leftovers}"
-        for n in issued[-2:] + issued[:2]:   # the code printed is the notice's own (the 261/262 printed other codes)
+        # The code printed is the notice's own (the 261 and 262 printed other codes than archived).
+        for n in issued[-2:] + issued[:2]:
             assert n.verification_code in _pdf_text(files[n.sha256].read_bytes())
     return len(issued)
 
