@@ -329,13 +329,24 @@ class OutageResult:
 def run_outage(*, clients: int = 4, cases_each: int = 30, before: float = 4.0, down: float = 3.0,
                after: float = 5.0, grace: float = 5.0, workdir: Path | None = None) -> OutageResult:
     """Load, restart PostgreSQL in the middle, keep loading; count what the database holds."""
+    started = time.monotonic()
+    own_workdir = workdir is None
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="compliance-durability-"))
+    try:
+        return _run_outage(workdir, started, clients=clients, cases_each=cases_each, before=before, down=down,
+                           after=after, grace=grace)
+    finally:
+        if own_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_outage(workdir: Path, started: float, *, clients: int, cases_each: int, before: float, down: float,
+                after: float, grace: float) -> OutageResult:
     from sqlalchemy import func, select
     from sqlalchemy.orm import sessionmaker
 
     from compliance.db import make_engine
     from compliance.models import CaseEvent
-    started = time.monotonic()
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="compliance-durability-"))
     with PrivateCluster() as cluster:
         url = create_database(cluster.url, "compliance")
         plan = populate(url, clients, cases_each)
