@@ -63,6 +63,8 @@ def register(app: Flask) -> None:
     from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(PoolTimeout, handle_database_unavailable)
+    from sqlalchemy.exc import PendingRollbackError
+    app.register_error_handler(PendingRollbackError, handle_pending_rollback)
     app.after_request(security_headers)
     app.jinja_env.filters["beijing"] = beijing_time
     app.jinja_env.filters["state_label"] = state_label
@@ -129,6 +131,22 @@ def handle_database_error(exc):
     return handle_unexpected(exc)
 
 
+def handle_pending_rollback(exc):
+    """The session's connection was invalidated by an error something caught and went on from (the header's
+    unread count does, so that a page still renders): the database went away mid-request, a 503 too."""
+    if "invalid transaction" in str(exc):
+        return handle_database_unavailable(exc)
+    return handle_unexpected(exc)
+
+
+def _database_free_page(title: str, message: str, status: int, headers: dict | None = None):
+    """A page rendered straight from its template, without the context processors: Flask-Login's would load
+    current_user, which needs the database."""
+    page = current_app.jinja_env.get_template("unavailable.html").render(title=title, message=message,
+                                                                          request=request, url_for=url_for)
+    return page, status, {**(headers or {}), "Content-Type": "text/html; charset=utf-8"}
+
+
 def handle_database_unavailable(exc):
     """The database cannot be reached: a Chinese 503 with Retry-After, never a 500. The pool checks each
     connection before use (pool_pre_ping), so the requests after the database is back succeed again."""
@@ -151,11 +169,7 @@ def handle_database_unavailable(exc):
     if wants_json():
         response, status = _error_response(503, message, title=title, code="database_unavailable")
         return response, status, headers
-    # Straight from the template, without the context processors: Flask-Login's would load current_user,
-    # which needs the database.
-    page = current_app.jinja_env.get_template("unavailable.html").render(title=title, message=message,
-                                                                          request=request, url_for=url_for)
-    return page, 503, {**headers, "Content-Type": "text/html; charset=utf-8"}
+    return _database_free_page(title, message, 503, headers)
 
 
 def handle_http_error(exc: HTTPException):
@@ -187,7 +201,11 @@ def handle_unexpected(exc: Exception):
     except Exception:  # the connection itself may be what failed; the page must still render
         current_app.logger.exception("rollback after an unhandled error failed")
     title, message = ERROR_PAGES[500]
-    return _error_response(500, message, title=title, code="server_error")
+    try:
+        return _error_response(500, message, title=title, code="server_error")
+    except Exception:   # the page's header needs the database, and that may be what failed
+        current_app.logger.exception("the error page itself failed on %s %s", request.method, request.path)
+        return _database_free_page(title, message, 500)
 
 
 def security_headers(response):
