@@ -33,6 +33,8 @@ browser:
 	  echo "fonts-noto-cjk not installed: the browser screenshots will show boxes for Chinese text"
 
 ## Set up, migrate the SQLite database, load demo data when empty, serve on http://127.0.0.1:$(PORT)
+## The letters' QR codes and verification addresses point where the demo serves (unless set otherwise).
+run: export COMPLIANCE_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(STAMP)
 	$(VENV)/bin/compliance db upgrade
 	$(VENV)/bin/compliance demo-data

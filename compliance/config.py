@@ -1,9 +1,11 @@
 """Configuration: defaults, then the instance config file, then COMPLIANCE_* environment variables."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: Business dates are Beijing dates; timestamps are stored in UTC.
 BUSINESS_TIMEZONE = "Asia/Shanghai"
@@ -23,8 +25,12 @@ class Defaults:
     #: Per-rule overrides of workflows.deadlines.DEFAULT_RULES, e.g.
     #: {"opinion_reply": {"period": 15, "counting": "working_days"}}.
     DEADLINE_RULES: dict = {}
-    #: Where the public verification links in notices point.
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    #: The address the public reaches the service at (https://jiandu.example.org): the QR code and verification
+    #: address printed on every notice, the links in mails. Required by `serve` on PostgreSQL; unset on SQLite,
+    #: `serve` uses the address it listens on (the demo) and other commands http://127.0.0.1:5000.
+    PUBLIC_BASE_URL = ""
+    #: gunicorn's control socket (for `gunicornc`): None, none at all; a path, this instance's own socket there.
+    CONTROL_SOCKET = None
     #: Run the scheduler inside the web process (embedded default only; production runs it apart).
     SCHEDULER_IN_PROCESS = False
     #: PostgreSQL: the owner role's URL that `compliance db upgrade` / `restore` migrate with; the service itself
@@ -88,3 +94,44 @@ def _instance_secret(instance: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+#: Where unconfigured commands on SQLite (the demo) point their links: the demo's default address.
+DEMO_BASE_URL = "http://127.0.0.1:5000"
+PUBLIC_BASE_URL_HELP = ("请将 COMPLIANCE_PUBLIC_BASE_URL（或实例配置文件 config.py 中的 PUBLIC_BASE_URL）设为公众访问本系统的"
+                        "地址，如 https://jiandu.example.org：通知书上的二维码和核验地址由它生成")
+
+
+class PublicBaseUrlMissing(ValueError):
+    """No usable public base URL for a production database; the message (Chinese) names the setting."""
+
+
+def is_loopback(url: str) -> bool:
+    """The URL's host is this machine only (127.0.0.0/8, ::1, localhost)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def public_base_url(config, *, fallback: str | None = None) -> str:
+    """The configured public base URL without a trailing slash, checked.
+
+    Unset: on SQLite (the embedded demo) `fallback` or DEMO_BASE_URL; on another database (production) refused,
+    as is a loopback address there — a letter's QR code must lead the public to the service, not to 127.0.0.1.
+    """
+    base = str(config.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
+    production = not str(config.get("DATABASE_URL", "")).startswith("sqlite")
+    if not base:
+        if production:
+            raise PublicBaseUrlMissing(f"未配置公开访问地址。{PUBLIC_BASE_URL_HELP}")
+        return (fallback or DEMO_BASE_URL).rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise PublicBaseUrlMissing(f"公开访问地址 {base!r} 无效（应以 http:// 或 https:// 开头）。{PUBLIC_BASE_URL_HELP}")
+    if production and is_loopback(base):
+        raise PublicBaseUrlMissing(f"公开访问地址 {base} 是本机回环地址，公众无法访问。{PUBLIC_BASE_URL_HELP}")
+    return base

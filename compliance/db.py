@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -69,6 +70,8 @@ def make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # Each connection is checked when taken from the pool: after a database restart the dead ones are replaced
+    # at once, so the service works again without a restart of its own.
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
@@ -90,7 +93,17 @@ class Database:
 
         @app.teardown_appcontext
         def _remove_session(_exc):
-            state.session.remove()
+            try:
+                state.session.remove()
+            except DBAPIError:
+                # The connection died under the session (the database restarted): closing it rolls back, which
+                # fails too. Drop the connection (the pool opens another, checked by pre-ping) and the session,
+                # so this request's answer stands and the thread's next request starts clean.
+                try:
+                    state.session.registry().invalidate()
+                except DBAPIError:
+                    pass
+                state.session.registry.clear()
 
     @staticmethod
     def _state() -> _DbState:

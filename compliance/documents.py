@@ -1,26 +1,101 @@
-"""The document store: issued PDFs and evidence, content-addressed by SHA-256, written once, never rewritten."""
+"""The document store: issued PDFs and evidence, content-addressed by SHA-256, written once, never rewritten.
+
+Layout under the store's root:
+
+- ``xx/yy/<sha256><suffix>``: published documents. A notice's PDF gets there only after the transaction that
+  references it committed, so every file of this tree is referenced by a committed ``stored_documents`` row
+  (once `recover` has run after a crash; see below).
+- ``.staging/<token>/``: the files of one open transaction (`DocumentStore.stage`), with a ``.lock`` the writing
+  process holds (flock) for as long as the transaction runs. At commit they move to their published paths
+  (atomic rename on the same file system), at rollback they are deleted.
+- A process killed between its writes and its commit (or between its commit and the move) leaves its staging
+  folder behind, with the lock free. `recover` (run when issuing starts and when the server starts) publishes
+  the files a committed row references and deletes the rest. Until then `get` still finds a committed file
+  there, so nothing a user reads goes missing in between.
+"""
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
+import logging
 import os
 import re
+import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from compliance.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+#: The folder of open transactions' files, inside the store (same file system: publishing is a rename).
+STAGING = ".staging"
+#: Where a session keeps its staging areas (one per store root) until its transaction ends.
+_SESSION_KEY = "compliance.document_staging"
 
 
 class DocumentMissing(RuntimeError):
     """A stored document is gone or its bytes no longer match their hash."""
 
 
+class StoreUnavailable(DomainError):
+    """The store cannot be written (disk full, read-only, no permission): nothing was issued or kept."""
+
+    status = 503
+    code = "store_unavailable"
+
+
 #: A stored file's extension: a dot and a few lower-case letters or digits, never a path.
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
+_STAGED_NAME = re.compile(r"([0-9a-f]{64})(\.[a-z0-9]{1,8})")
+_TOKEN = re.compile(r"[0-9a-f]{16}")
+
+
+def unwritable(exc: OSError, what: str = "签发") -> StoreUnavailable:
+    """An OS error writing the store as one Chinese sentence: what happened, that nothing was done."""
+    reasons = {errno.ENOSPC: "文书库所在磁盘已满", errno.EDQUOT: "文书库所在磁盘已超出配额",
+               errno.EROFS: "文书库所在磁盘为只读", errno.EACCES: "服务没有写入文书库的权限",
+               errno.EPERM: "服务没有写入文书库的权限", errno.EIO: "文书库所在磁盘读写出错"}
+    reason = reasons.get(exc.errno, f"文书库无法写入（{exc.strerror or exc.__class__.__name__}）")
+    return StoreUnavailable(f"{reason}，本次未{what}任何文书，文号未占用。请联系管理员处理后重试",
+                            errno=errno.errorcode.get(exc.errno or 0))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(directory: Path, final: Path, data: bytes) -> None:
+    """Write bytes to `final` in `directory` through a temp file, fsync, atomic rename."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class DocumentStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
+
+    @property
+    def staging_root(self) -> Path:
+        return self.root / STAGING
 
     def path_for(self, sha256: str, suffix: str = ".pdf") -> Path:
         """Where the bytes with this hash live. suffix: ".pdf" for notices (their paths never change); evidence
@@ -30,37 +105,202 @@ class DocumentStore:
         return self.root / sha256[:2] / sha256[2:4] / f"{sha256}{suffix}"
 
     def put(self, data: bytes, suffix: str = ".pdf") -> tuple[str, str]:
-        """Store bytes durably (temp file, fsync, atomic rename); return (sha256, path relative to the root).
+        """Store bytes durably at once (temp file, fsync, atomic rename); return (sha256, path relative to root).
 
-        Idempotent: the same bytes land on the same path. A file written for a transaction that then rolls
-        back is unreferenced and harmless (see docs/notices.md).
+        Idempotent: the same bytes land on the same path. Used for evidence; issued notices go through `stage`,
+        so a rolled-back or killed issue leaves no file behind.
         """
         sha = hashlib.sha256(data).hexdigest()
         path = self.path_for(sha, suffix)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            _write_durably(path.parent, path, data)
         return sha, str(path.relative_to(self.root))
 
+    def stage(self, session: Session, data: bytes, suffix: str = ".pdf") -> tuple[str, str]:
+        """Write bytes for the session's open transaction: published at its commit, deleted at its rollback.
+
+        Returns (sha256, the path relative to the root it will have). Raises the OSError of a store that cannot
+        be written (callers turn it into `unwritable`).
+        """
+        sha = hashlib.sha256(data).hexdigest()
+        final = self.path_for(sha, suffix)
+        if not final.exists():
+            area = _staging_area(session, self)
+            target = area.path / f"{sha}{suffix}"
+            if not target.exists():
+                _write_durably(area.path, target, data)
+                area.files.append((target, final))
+        return sha, str(final.relative_to(self.root))
+
     def get(self, sha256: str, suffix: str = ".pdf") -> bytes:
-        """The stored bytes, checked against their hash."""
+        """The stored bytes, checked against their hash (a committed file not yet moved out of staging too)."""
         path = self.path_for(sha256, suffix)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise DocumentMissing(f"文档 {sha256} 不在文档库中") from None
+            data = self._staged_bytes(sha256, suffix)
+            if data is None:
+                raise DocumentMissing(f"文档 {sha256} 不在文档库中") from None
         if hashlib.sha256(data).hexdigest() != sha256:
             raise DocumentMissing(f"文档 {sha256} 已损坏（哈希不符）")
         return data
+
+    def _staged_bytes(self, sha256: str, suffix: str) -> bytes | None:
+        """The bytes of a staged file: this process's own open transaction, or a committed one whose move to the
+        published path was cut short (a caller only knows a hash from a row it can see)."""
+        try:
+            areas = list(self.staging_root.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        for area in areas:
+            try:
+                return (area / f"{sha256}{suffix}").read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return None
+
+    def recover(self, engine) -> dict[str, int]:
+        """Finish what killed processes left in staging: publish the files a committed row references, delete
+        the others. A staging folder whose lock is held belongs to a live transaction and is left alone.
+
+        engine: the database (a separate short transaction is used). Returns {"published": n, "deleted": m}.
+        """
+        from sqlalchemy import select, text
+
+        from compliance.models import StoredDocument
+        done = {"published": 0, "deleted": 0}
+        try:
+            areas = sorted(p for p in self.staging_root.iterdir() if p.is_dir())
+        except (FileNotFoundError, NotADirectoryError):
+            return done
+        except OSError:
+            log.exception("could not read the staging folder %s", self.staging_root)
+            return done
+        for area in areas:
+            lock = _try_lock(area / ".lock")
+            if lock is None:
+                continue   # a live transaction's, or another process is recovering it now
+            try:
+                staged = [(p, m) for p in area.iterdir() if (m := _STAGED_NAME.fullmatch(p.name))]
+                referenced: set[str] = set()
+                if staged:
+                    with Session(engine) as session:
+                        if engine.dialect.name == "postgresql" and _TOKEN.fullmatch(area.name):
+                            # The dead client's transaction may still be finishing on the server (a COMMIT sent
+                            # just before the kill): its advisory lock is released only when it has ended.
+                            session.execute(text("SET LOCAL lock_timeout = '30s'"))
+                            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(area.name)})
+                        shas = [m.group(1) for _p, m in staged]
+                        referenced = set(session.scalars(select(StoredDocument.sha256)
+                                                         .where(StoredDocument.sha256.in_(shas))))
+                        session.rollback()
+                for path, match in staged:
+                    sha, suffix = match.groups()
+                    if sha in referenced:
+                        _publish(path, self.path_for(sha, suffix))
+                        done["published"] += 1
+                    else:
+                        path.unlink(missing_ok=True)
+                        done["deleted"] += 1
+                shutil.rmtree(area, ignore_errors=True)
+            except Exception:
+                log.exception("could not recover staging folder %s (left for the next start)", area)
+            finally:
+                os.close(lock)
+        if done["published"] or done["deleted"]:
+            log.warning("document store recovered after a crash: %(published)d published, %(deleted)d deleted",
+                        done)
+        return done
+
+
+def _lock_key(token: str) -> int:
+    """The PostgreSQL advisory lock key of a staging token (a signed 64-bit integer)."""
+    return int(token, 16) - 2**63
+
+
+def _try_lock(path: Path) -> int | None:
+    """An fd holding an exclusive flock on path, or None when someone else holds it (or it is gone)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        # A folder without its lock file: its creator died between mkdir and creating the lock.
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _publish(staged: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, final)
+
+
+class _StagingArea:
+    """One transaction's staging folder, locked by this process until the transaction ends."""
+
+    def __init__(self, store: DocumentStore):
+        self.token = secrets.token_hex(8)
+        self.path = store.staging_root / self.token
+        self.path.mkdir(parents=True)
+        self.lock = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        self.files: list[tuple[Path, Path]] = []
+
+    def publish(self) -> None:
+        directories = set()
+        for staged, final in self.files:
+            _publish(staged, final)
+            directories.add(final.parent)
+        for directory in directories:
+            _fsync_dir(directory)
+        self.close()
+
+    def discard(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self.lock)
+
+
+def _staging_area(session: Session, store: DocumentStore) -> _StagingArea:
+    connection = session.connection()   # begins the transaction whose end publishes or discards the area
+    areas = session.info.setdefault(_SESSION_KEY, {})
+    key = str(store.root.resolve())
+    area = areas.get(key)
+    if area is None:
+        area = _StagingArea(store)
+        areas[key] = area
+        if connection.dialect.name == "postgresql":
+            from sqlalchemy import text
+            # Held until this transaction ends on the server: `recover` waits on it before deciding.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(area.token)})
+    return area
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_staged(session: Session) -> None:
+    for area in session.info.pop(_SESSION_KEY, {}).values():
+        try:
+            area.publish()
+        except OSError:
+            # Committed all the same: `get` reads the file from staging, `recover` publishes it on the next start.
+            log.exception("could not publish committed documents from %s", area.path)
+            os.close(area.lock)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard_staged(session: Session, transaction) -> None:
+    if transaction.parent is None and _SESSION_KEY in session.info:
+        for area in session.info.pop(_SESSION_KEY).values():
+            area.discard()
 
 
 def document_store() -> DocumentStore:

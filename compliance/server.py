@@ -5,8 +5,9 @@ from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict):
+    def __init__(self, options: dict, config: dict | None = None):
         self.options = options
+        self.config = config or {}
         super().__init__()
 
     def load_config(self):
@@ -15,9 +16,25 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         from compliance import create_app
-        return create_app()
+        return create_app(self.config or None)
 
 
-def run_gunicorn(*, host: str, port: int, workers: int, threads: int = 4) -> None:
-    _Gunicorn({"bind": f"{host}:{port}", "workers": workers, "threads": threads, "accesslog": "-",
-               "timeout": 120, "worker_class": "gthread"}).run()
+def gunicorn_options(*, host: str, port: int, workers: int, threads: int = 4,
+                     control_socket: str | None = None) -> dict:
+    """gunicorn's settings. Its control socket defaults to one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
+    ~/.gunicorn/gunicorn.ctl), shared by every instance that user runs: the second binds over the first's and
+    stopping either removes the other's. So none, unless this instance names its own (CONTROL_SOCKET)."""
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "accesslog": "-",
+               "timeout": 120, "worker_class": "gthread"}
+    if control_socket:
+        options["control_socket"] = control_socket
+    else:
+        options["control_socket_disable"] = True
+    return options
+
+
+def run_gunicorn(*, host: str, port: int, workers: int, threads: int = 4, control_socket: str | None = None,
+                 config: dict | None = None) -> None:
+    """Serve until stopped; `config` overrides the app's (the public base URL `serve` settled on)."""
+    _Gunicorn(gunicorn_options(host=host, port=port, workers=workers, threads=threads,
+                               control_socket=control_socket), config).run()

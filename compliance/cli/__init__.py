@@ -154,9 +154,19 @@ def create_user_command(login, name, jurisdiction_code, roles, supervisor_number
 @click.option("--workers", default=None, type=int, help="gunicorn workers (default: 1 on SQLite, 2×CPU+1 otherwise).")
 @with_appcontext
 def serve(host, port, workers):
-    """Run the service under gunicorn."""
+    """Run the service under gunicorn.
+
+    The letters' QR codes print PUBLIC_BASE_URL: required on PostgreSQL (refused, naming the setting, when
+    missing or a loopback address); on SQLite (the demo) it defaults to the address served here."""
+    from compliance.config import PublicBaseUrlMissing, public_base_url
     from compliance.cli.common import warn_if_privileged
+    from compliance.documents import document_store
     from compliance.server import run_gunicorn
+    listen = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    try:
+        base = public_base_url(current_app.config, fallback=f"http://{listen}:{port}")
+    except PublicBaseUrlMissing as exc:
+        raise click.ClickException(str(exc)) from None
     require_current_schema()
     warn_if_privileged()
     url = current_app.config["DATABASE_URL"]
@@ -165,9 +175,12 @@ def serve(host, port, workers):
     # Let go of the database before forking workers: SQLite's write lock must not stay with this process.
     db.session.rollback()
     db.session.remove()
+    document_store().recover(db.engine)   # documents a killed process left in staging
     db.engine.dispose()
-    click.echo(f"服务地址 http://{host}:{port}/ （{workers} 个 worker，数据库 {url.split('://')[0]}）")
-    run_gunicorn(host=host, port=port, workers=workers)
+    click.echo(f"服务地址 http://{host}:{port}/ （{workers} 个 worker，数据库 {url.split('://')[0]}）；"
+               f"文书核验地址 {base}/verify/…")
+    run_gunicorn(host=host, port=port, workers=workers, control_socket=current_app.config.get("CONTROL_SOCKET"),
+                 config={"PUBLIC_BASE_URL": base})
 
 
 def register_more_commands() -> None:

@@ -47,7 +47,24 @@ def list_command(status, notice_type, as_json):
         click.echo(f"{n.id:>6}  {n.status:<9} {letters.NOTICE_TYPES[n.notice_type].title:<24} {n.number or '—':<22} {ref}")
 
 
+def _public_base() -> str:
+    """Where the letters' QR codes point (refused, naming the setting, when production has none)."""
+    from flask import current_app
+
+    from compliance.config import PublicBaseUrlMissing, public_base_url
+    try:
+        return public_base_url(current_app.config)
+    except PublicBaseUrlMissing as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+#: The database cannot be reached: one line, as for any refusal (the transaction, numbers included, is gone).
+UNREACHABLE = "数据库暂时无法连接，本次未保存任何更改（文号未占用）。请稍后重试"
+
+
 def _run(func):
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from compliance.cli.common import one_line_errors, require_current_schema
 
     @one_line_errors
@@ -55,7 +72,10 @@ def _run(func):
         require_current_schema()
         func()
         db.session.commit()
-    wrapped()
+    try:
+        wrapped()
+    except (OperationalError, InterfaceError):
+        raise click.ClickException(UNREACHABLE) from None
 
 
 @notices_group.command("edit")
@@ -136,8 +156,12 @@ def issue_command(notice_id, login):
     from compliance.documents import document_store
     from compliance.operations.notices import issue_notice
 
+    base = _public_base()
+    store = document_store()
+    store.recover(db.engine)   # what a killed issue left behind (before this command's own transaction)
+
     def run():
-        notice = issue_notice(db.session, notice_id, actor=_user(login), now=utcnow(), store=document_store())
+        notice = issue_notice(db.session, notice_id, actor=_user(login), now=utcnow(), store=store, public_base=base)
         click.echo(f"已签发 {notice.number}  核验码 {notice.verification_code}  SHA-256 {notice.sha256}")
     _run(run)
 
@@ -145,23 +169,30 @@ def issue_command(notice_id, login):
 @notices_group.command("issue-batch")
 @click.option("--by", "login", required=True)
 @click.option("--type", "notice_type", default=None, help="Only this notice type, e.g. payment_demand.")
-@click.option("--workers", type=int, default=None, help="Renderer processes (default: CPU count).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Renderer processes (default: CPU count).")
+@click.option("--chunk", type=click.IntRange(1, 500), default=None,
+              help="Notices per transaction (default 50): each chunk is issued whole or not at all.")
 @with_appcontext
-def issue_batch_command(login, notice_type, workers):
+def issue_batch_command(login, notice_type, workers, chunk):
     """Issue every approved notice (optionally of one type), rendering in several processes."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
     from sqlalchemy.orm import sessionmaker
 
-    from compliance.batch import issue_in_batches
+    from compliance.batch import CHUNK, issue_in_batches
     from compliance.cli.common import require_current_schema
     from compliance.documents import document_store
     from compliance.errors import DomainError
     from compliance.models import Notice
-    require_current_schema()
-    actor_id = _user(login).id
-    query = select(Notice.id).where(Notice.status == "approved").order_by(Notice.id)
-    if notice_type:
-        query = query.where(Notice.notice_type == notice_type)
-    ids = db.session.scalars(query).all()
+    base = _public_base()
+    try:
+        require_current_schema()
+        actor_id = _user(login).id
+        query = select(Notice.id).where(Notice.status == "approved").order_by(Notice.id)
+        if notice_type:
+            query = query.where(Notice.notice_type == notice_type)
+        ids = db.session.scalars(query).all()
+    except (OperationalError, InterfaceError):
+        raise click.ClickException(UNREACHABLE) from None
     # Let go of this connection entirely: on SQLite its write lock would block the batch's own sessions.
     db.session.close()
     if not ids:
@@ -172,9 +203,13 @@ def issue_batch_command(login, notice_type, workers):
     with click.progressbar(length=len(ids), label=f"签发 {len(ids)} 份文书") as bar:
         try:
             numbers = issue_in_batches(factory, ids, actor_id=actor_id, now=utcnow(), store=document_store(),
-                                       workers=workers, on_rendered=bar.update)
+                                       workers=workers, on_rendered=bar.update, chunk=chunk or CHUNK,
+                                       public_base=base)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
+        except (OperationalError, InterfaceError):
+            raise click.ClickException("数据库暂时无法连接，签发中断：已提交的各组文书不受影响，其余未签发、文号未占用。"
+                                       "请稍后重试") from None
     seconds = (utcnow() - started).total_seconds()
     click.echo(f"已签发 {len(numbers)} 份（{numbers[0]} … {numbers[-1]}），用时 {seconds:.1f} 秒。")
 

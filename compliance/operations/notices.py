@@ -22,7 +22,7 @@ import letters
 from letters.notices import SYSTEM_FACTS, lookup, system_fact
 from compliance.access import Permission, require
 from compliance.clock import business_date, to_beijing
-from compliance.documents import DocumentStore
+from compliance.documents import DocumentStore, unwritable
 from compliance.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance.models import (PENDING_STATUSES, Case, CaseEvent, Deadline, DeadlineStatus, Jurisdiction, Notice,
                                NoticeStatus, StoredDocument, User, next_seq)
@@ -433,7 +433,11 @@ def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, 
             restarts[notice.id] = restarted
     pdfs = render(jobs)
     for notice, pdf in zip(ordered, pdfs, strict=True):
-        sha, relpath = store.put(pdf)
+        try:
+            # Staged: the file reaches the store's published tree only when this transaction commits.
+            sha, relpath = store.stage(session, pdf)
+        except OSError as exc:
+            raise unwritable(exc) from exc
         if session.get(StoredDocument, sha) is None:
             session.add(StoredDocument(sha256=sha, size=len(pdf), path=relpath, created_at=now))
         # No flush here: the case row must change once per operation (one version, one audit event);

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -24,6 +24,7 @@ ERROR_PAGES = {
     405: ("不支持该请求方式", "请从页面上的按钮或链接进入。"),
     413: ("文件过大", "上传的文件超过上限，未保存任何内容。"),
     429: ("尝试过于频繁", "请稍后再试。"),
+    503: ("服务暂时不可用", "请稍候几秒后重试。"),
     500: ("系统出错", "系统处理时出错，未保存任何更改。错误已记录，请稍后重试或联系管理员。"),
 }
 
@@ -59,8 +60,11 @@ def register(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     from sqlalchemy.orm.exc import StaleDataError
     app.register_error_handler(StaleDataError, handle_stale_data)
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeout, handle_database_unavailable)
+    from sqlalchemy.exc import PendingRollbackError
+    app.register_error_handler(PendingRollbackError, handle_pending_rollback)
     app.after_request(security_headers)
     app.jinja_env.filters["beijing"] = beijing_time
     app.jinja_env.filters["state_label"] = state_label
@@ -117,14 +121,65 @@ def handle_stale_data(_exc):
     return handle_domain_error(Conflict("记录已被他人修改，请刷新后重试"))
 
 
+#: Seconds a client is asked to wait before trying again while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = ("服务暂时不可用", "数据库暂时无法连接，本次操作未保存任何更改。请稍候几秒后重试。")
+
+
 def handle_database_error(exc):
-    """The database refused to change the archive (compliance/protection.py): a Chinese 409, never a 500."""
+    """A database error: the archive refused a change (compliance/protection.py: a Chinese 409), the database is
+    unreachable (down, restarting, connection lost: 503, try again), or a bug (500)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from compliance.protection import is_refusal, refusal_message
-    if not is_refusal(exc):
-        return handle_unexpected(exc)
-    current_app.logger.warning("archive protection refused %s %s: %s", request.method, request.path,
-                               str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else exc)
-    return handle_domain_error(NotAllowed(refusal_message(exc)))
+    if is_refusal(exc):
+        current_app.logger.warning("archive protection refused %s %s: %s", request.method, request.path,
+                                   str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else exc)
+        return handle_domain_error(NotAllowed(refusal_message(exc)))
+    if isinstance(exc, (OperationalError, InterfaceError)) or getattr(exc, "connection_invalidated", False):
+        return handle_database_unavailable(exc)
+    return handle_unexpected(exc)
+
+
+def handle_pending_rollback(exc):
+    """The session's connection was invalidated by an error something caught and went on from (the header's
+    unread count does, so that a page still renders): the database went away mid-request, a 503 too."""
+    if "invalid transaction" in str(exc):
+        return handle_database_unavailable(exc)
+    return handle_unexpected(exc)
+
+
+def _database_free_page(title: str, message: str, status: int, headers: dict | None = None):
+    """A page rendered straight from its template, without the context processors: Flask-Login's would load
+    current_user, which needs the database."""
+    page = current_app.jinja_env.get_template("unavailable.html").render(title=title, message=message,
+                                                                          request=request, url_for=url_for)
+    return page, status, {**(headers or {}), "Content-Type": "text/html; charset=utf-8"}
+
+
+def handle_database_unavailable(exc):
+    """The database cannot be reached: a Chinese 503 with Retry-After, never a 500. The pool checks each
+    connection before use (pool_pre_ping), so the requests after the database is back succeed again."""
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                               str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is what failed
+        pass
+    title, message = UNAVAILABLE
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.path.startswith("/api/"):
+        body = {"type": "about:blank", "title": title, "status": 503, "detail": message,
+                "code": "database_unavailable"}
+        response = jsonify(body)
+        response.status_code = 503
+        response.headers.update(headers)
+        response.mimetype = "application/problem+json"
+        return response
+    if wants_json():
+        response, status = _error_response(503, message, title=title, code="database_unavailable")
+        return response, status, headers
+    return _database_free_page(title, message, 503, headers)
 
 
 def handle_http_error(exc: HTTPException):
@@ -156,7 +211,11 @@ def handle_unexpected(exc: Exception):
     except Exception:  # the connection itself may be what failed; the page must still render
         current_app.logger.exception("rollback after an unhandled error failed")
     title, message = ERROR_PAGES[500]
-    return _error_response(500, message, title=title, code="server_error")
+    try:
+        return _error_response(500, message, title=title, code="server_error")
+    except Exception:   # the page's header needs the database, and that may be what failed
+        current_app.logger.exception("the error page itself failed on %s %s", request.method, request.path)
+        return _database_free_page(title, message, 500)
 
 
 def security_headers(response):

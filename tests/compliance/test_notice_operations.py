@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from compliance.testing import refuse_after_visit
-from compliance.documents import DocumentStore
+from compliance.documents import DocumentStore, StoreUnavailable
 from compliance.errors import Forbidden, NotAllowed, NotFound, ValidationFailed
 from compliance.models import Notice, Role, SequenceCounter
 from compliance.operations.cases import fire_trigger
@@ -79,18 +79,17 @@ def test_numbers_are_gapless_and_drafts_sent_back_leave_no_gap(session, opinion_
 
 
 def test_failure_after_number_allocation_gives_the_number_back(session, opinion_draft, approver, supervisor, store,
-                                                               now, jurisdiction):
+                                                               now, jurisdiction, tmp_path):
     broken, good = opinion_draft("北京甲公司"), opinion_draft("北京乙公司")
     for n in (broken, good):
         approve_notice(session, n.id, approver=approver, now=now)
     session.commit()   # a savepoint in the test: the approvals stay
 
-    class FailingStore(DocumentStore):
-        def put(self, data):
-            raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        issue_notice(session, broken.id, actor=supervisor, now=now, store=FailingStore(store.root))
+    # A store that cannot be written: its root is a file (the OS refuses every folder under it).
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_bytes(b"")
+    with pytest.raises(StoreUnavailable, match="文号未占用"):
+        issue_notice(session, broken.id, actor=supervisor, now=now, store=DocumentStore(blocked))
     session.rollback()
     assert session.get(Notice, broken.id).number is None
     issued = issue_notice(session, good.id, actor=supervisor, now=now, store=store)
