@@ -145,7 +145,8 @@ def _stale(_exc):
 
 #: The operations that read query parameters (their schemas refuse unknown ones); the others take none.
 QUERY_ENDPOINTS = frozenset({"api.list_enterprises", "api.list_cases", "api.list_reminders",
-                             "api.list_all_deadlines"})
+                             "api.list_all_deadlines", "api.export_cases", "api.export_enterprises",
+                             "api.export_listing_batch"})
 
 
 def _nul_field() -> str | None:
@@ -183,6 +184,9 @@ def _limit_body():
     limit = int(current_app.config.get("API_MAX_BODY", DEFAULT_MAX_BODY))
     if request.endpoint == "api.upload_attachment":
         limit = int(current_app.config.get("EVIDENCE_MAX_BYTES", 15 * 1024 * 1024)) + 64 * 1024
+    elif request.endpoint == "api.import_file":
+        from compliance.operations.imports import settings
+        limit = settings(current_app.config)["max_bytes"] + 64 * 1024
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
         from werkzeug.exceptions import RequestEntityTooLarge

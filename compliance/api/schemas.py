@@ -460,3 +460,67 @@ class MessagePage(Schema):
     items = fields.List(fields.Nested(MessageSchema), required=True)
     next_before = fields.Int(allow_none=True, required=True, metadata={"description": "下一页的 before；null 表示没有更早的"})
     unread = fields.Int(required=True)
+
+
+# ------------------------------------------------------------------------------------------------ imports, exports
+
+class ImportForm(Strict):
+    mode = fields.Str(validate=validate.OneOf(["all-or-nothing", "good-rows"]), load_default="all-or-nothing",
+                      metadata={"description": "all-or-nothing：全部正确才导入；good-rows：只导入正确的行"})
+    dry_run = fields.Bool(load_default=True, metadata={"description": "试导入（默认 true）：只检查，不写入任何数据"})
+
+
+class ImportFile(Strict):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": ".xlsx 或 .csv（UTF-8 或 GB18030）"})
+
+
+class BadRowSchema(Schema):
+    row = fields.Int(required=True, metadata={"description": "文件中的行号"})
+    reason = fields.Str(required=True)
+
+
+class ImportReportSchema(Schema):
+    kind = fields.Str(required=True)
+    mode = fields.Str(required=True)
+    dry_run = fields.Bool(required=True)
+    filename = fields.Str(required=True)
+    sha256 = fields.Str(required=True)
+    format = fields.Str(required=True)
+    encoding = fields.Str(allow_none=True, required=True)
+    header_row = fields.Int(required=True)
+    ignored_columns = fields.List(fields.Str(), required=True)
+    rows = fields.Int(required=True, metadata={"description": "读取的数据行数（空行不计）"})
+    good = fields.Int(required=True)
+    bad_count = fields.Int(required=True)
+    imported = fields.Int(required=True, metadata={"description": "写入的条数（试导入或全部正确才导入而有误时为 0）"})
+    summary = fields.Str(required=True)
+    bad = fields.List(fields.Nested(BadRowSchema), required=True, metadata={"description": "每一条有误的行：行号与原因"})
+    audit_id = fields.Int(allow_none=True, required=True)
+
+
+EXPORT_FORMAT = fields.Str(validate=validate.OneOf(["csv", "xlsx"]), load_default="xlsx",
+                           metadata={"description": "csv（UTF-8 带 BOM）或 xlsx（默认）"})
+
+
+class CaseExportArgs(Strict):
+    format = EXPORT_FORMAT
+    q = CaseListArgs._declared_fields["q"]
+    stage = CaseListArgs._declared_fields["stage"]
+    violation = CaseListArgs._declared_fields["violation"]
+    place = CaseListArgs._declared_fields["place"]
+    supervisor = CaseListArgs._declared_fields["supervisor"]
+    overdue = CaseListArgs._declared_fields["overdue"]
+    provisional = CaseListArgs._declared_fields["provisional"]
+    sort = CaseListArgs._declared_fields["sort"]
+    dir = CaseListArgs._declared_fields["dir"]
+
+
+class EnterpriseExportArgs(Strict):
+    format = EXPORT_FORMAT
+    q = EnterpriseListArgs._declared_fields["q"]
+    place = EnterpriseListArgs._declared_fields["place"]
+
+
+class ListingBatchArgs(Strict):
+    format = EXPORT_FORMAT

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, current_app, g, url_for
+from flask import Response, current_app, g, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import select
@@ -603,3 +603,102 @@ def read_reminder(message_id: int):
         message = reminder_ops.mark_read(db.session, message_id, actor=_user(), now=_now())
         return 200, s.MessageSchema().dump(_message(message))
     return idempotency.run(operation)
+
+
+# ------------------------------------------------------------------------------------------------ imports
+
+@bp.post("/imports/<any(enterprises, cases):kind>")
+@bp.arguments(s.ImportForm, location="form", unknown=RAISE)
+@bp.arguments(s.ImportFile, location="files")
+@bp.doc(parameters=[idempotency.PARAMETER])
+@bp.response(200, s.ImportReportSchema)
+@problems(400, *ERRORS_WRITE)
+def import_file(form, files, kind: str):
+    """导入企业或案件的电子表格（multipart/form-data：file、mode、dry_run）。
+
+    回答为导入报告：读取、正确、有误、已导入的行数，以及每一条有误的行的行号与原因（全部列出）。dry_run 默认为
+    true（只检查）；mode 为 all-or-nothing 时有一行有误即不导入任何数据，为 good-rows 时导入其余正确的行。
+    不在本人辖区的行按有误处理。"""
+    from compliance.operations.imports import import_file as run_import, settings
+    upload = files["file"]
+    limits = settings(current_app.config)
+    # The role first (nothing of the file is read for a user who may not import), then the size (413).
+    require(_user(), Permission.REGISTER_ENTERPRISE if kind == "enterprises" else Permission.OPEN_CASE, absent="")
+    if not hasattr(upload, "stream"):
+        raise ValidationFailed("请以 multipart/form-data 上传文件", field="file")
+    data = upload.stream.read(limits["max_bytes"] + 1)
+    upload.stream.seek(0)
+    if len(data) > limits["max_bytes"]:
+        from werkzeug.exceptions import RequestEntityTooLarge
+        raise RequestEntityTooLarge(f"文件过大：上传上限为 {limits['max_bytes'] // (1024 * 1024)} MB，请分成几个文件导入")
+
+    def operation():
+        filename = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:200]
+        with db.session.begin_nested() as savepoint:
+            report = run_import(db.session, actor=_user(), kind=kind, data=data, filename=filename,
+                                mode=form["mode"], dry_run=form["dry_run"], now=_now(),
+                                address=(request.remote_addr or "")[:45], **limits)
+            if not report.written:
+                savepoint.rollback()   # a dry run, or nothing imported: nothing stays written
+        return 200, s.ImportReportSchema().dump(report.to_dict())
+    return idempotency.run(operation)
+
+
+# ------------------------------------------------------------------------------------------------ exports
+
+def _export_file(fmt: str, stem: str, sheet: str, header: list[str], widths: list[int], rows) -> Response:
+    from compliance.web.exports import csv_response, xlsx_response
+    filename = f"{stem}-{_today().isoformat()}.{fmt}"
+    if fmt == "csv":
+        return csv_response(filename, header, rows)
+    return xlsx_response(filename, sheet, header, rows, widths=widths)
+
+
+_FILE_RESPONSE = {"type": "string", "format": "binary"}
+_FILE_DESCRIPTION = ("电子表格文件：format=csv 为 text/csv（UTF-8 带 BOM），xlsx 为 Excel 工作簿；"
+                     "至多 100,000 行，超出时末行说明已截断")
+#: A file export's 200, in both of its media types (flask-smorest's @response documents one).
+_FILE_200 = {"200": {"description": _FILE_DESCRIPTION, "content": {
+    media: {"schema": _FILE_RESPONSE}
+    for media in ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}}}
+
+
+@bp.get("/exports/cases")
+@bp.arguments(s.CaseExportArgs, location="query", unknown=RAISE)
+@bp.doc(responses=_FILE_200)
+@problems(401, 403, 422, 429)
+def export_cases(args):
+    """导出案件列表：与 GET /cases 相同的辖区、筛选与排序（不分页）。"""
+    from compliance.web.lists import CASE_HEADER, CASE_WIDTHS, _case_export_rows
+    require(_user(), Permission.VIEW, absent="")
+    scope = _scope()
+    f = listing.CaseFilters.from_args(_args(args, "q", "stage", "violation", "place", "supervisor", "overdue",
+                                            "provisional", "sort", "dir"), user=_user(), scope=scope)
+    return _export_file(args["format"], "案件", "案件", CASE_HEADER, CASE_WIDTHS, _case_export_rows(f, scope))
+
+
+@bp.get("/exports/enterprises")
+@bp.arguments(s.EnterpriseExportArgs, location="query", unknown=RAISE)
+@bp.doc(responses=_FILE_200)
+@problems(401, 403, 422, 429)
+def export_enterprises(args):
+    """导出企业列表：与 GET /enterprises 相同的辖区、搜索与辖区筛选（不分页）。"""
+    from compliance.web.lists import ENTERPRISE_HEADER, ENTERPRISE_WIDTHS, _enterprise_export_rows
+    require(_user(), Permission.VIEW, absent="")
+    scope = _scope()
+    f = listing.EnterpriseFilters.from_args(_args(args, "q", "place"), scope=scope)
+    return _export_file(args["format"], "企业", "企业", ENTERPRISE_HEADER, ENTERPRISE_WIDTHS,
+                        _enterprise_export_rows(f, scope))
+
+
+@bp.get("/exports/listing-batch")
+@bp.arguments(s.ListingBatchArgs, location="query", unknown=RAISE)
+@bp.doc(responses=_FILE_200)
+@problems(401, 403, 422, 429)
+def export_listing_batch(args):
+    """信用惩戒提请批次：辖区内已提请或已纳入、尚未修复的案件，按公示字段排列。"""
+    from compliance.exports import LISTING_HEADER, LISTING_WIDTHS, listing_batch_rows
+    require(_user(), Permission.VIEW, absent="")
+    scope = _scope()
+    return _export_file(args["format"], "信用惩戒提请批次", "信用惩戒提请", LISTING_HEADER, LISTING_WIDTHS,
+                        listing_batch_rows(db.session, scope))

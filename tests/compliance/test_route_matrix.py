@@ -68,6 +68,8 @@ API_ROUTES = {
     "api.issue_notice": ("issue", "draft_id"),
     "api.list_attachments": ("view", "case_id"), "api.upload_attachment": ("work", "case_id"),
     "api.get_attachment": ("view", "attachment_id"), "api.attachment_content": ("view", "attachment_id"),
+    "api.import_file": ("work", None), "api.export_cases": ("view", None), "api.export_enterprises": ("view", None),
+    "api.export_listing_batch": ("view", None),
 }
 #: Which roles hold each class (by hand, as the federation's policy says).
 HOLDERS = {"view": {Role.SUPERVISOR, Role.APPROVER, Role.AUDITOR}, "work": {Role.SUPERVISOR}, "admin": {Role.ADMIN},
@@ -196,6 +198,9 @@ def _api_body(endpoint, ids):
         "api.update_draft": {"facts": {"findings": ["职工120人，未建会。"]}},
         "api.submit_notice": {}, "api.approve_notice": {"sign_as": "chair"}, "api.issue_notice": {},
     }
+    if endpoint == "api.import_file":
+        return {"data": {"file": (io.BytesIO("统一社会信用代码,企业名称\r\n".encode()), "x.csv"), "dry_run": "false"},
+                "content_type": "multipart/form-data"}
     if endpoint == "api.upload_attachment":
         return {"data": {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "x.pdf")}, "content_type": "multipart/form-data"}
     return {"json": bodies[endpoint]} if endpoint in bodies else {}
@@ -211,6 +216,8 @@ def _api_url(app, endpoint, ids):
             return url_for(endpoint, filename="swagger-ui.css")
         if endpoint == "api.read_reminder":
             return url_for(endpoint, message_id=2**31 - 1)
+        if endpoint == "api.import_file":
+            return url_for(endpoint, kind="enterprises")
         if arg is None or endpoint in ("api.create_case",):
             return url_for(endpoint)
         return url_for(endpoint, **{arg: ids[kind]})
