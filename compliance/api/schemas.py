@@ -280,8 +280,9 @@ class DeadlineSchema(Schema):
     period = fields.Int(required=True)
     counting = fields.Str(required=True)
     legal_basis = fields.Str(required=True)
-    start_on = fields.Date(required=True)
-    due_on = fields.Date(required=True)
+    #: null while the period waits for the letter's service (status awaiting_service, 待送达).
+    start_on = fields.Date(allow_none=True, required=True)
+    due_on = fields.Date(allow_none=True, required=True)
     extended_from = fields.Date(allow_none=True, required=True)
     is_provisional = fields.Bool(required=True)
     explanation = fields.Str(required=True)

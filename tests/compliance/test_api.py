@@ -294,9 +294,11 @@ def test_without_a_token_nothing_else_is_said(app):
 
 def test_the_deadlines_list_pages_by_due_date_with_the_pages_filters(api, make_case, supervisor, session, now):
     from compliance.operations.cases import fire_trigger
+    from compliance.testing import start_visit_period
     for _ in range(3):
         case = make_case()
         fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
+        start_visit_period(session, case, now.date())   # the visit letter's period runs from its service
     session.commit()
     seen, cursor = [], None
     for _ in range(10):

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
                                                response_headers_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from compliance.testing import VISIT
+from compliance.testing import VISIT, refuse_after_visit
 
 #: Examples per operation: bounded so `make test` stays fast (COMPLIANCE_API_FUZZ_EXAMPLES to explore more).
 EXAMPLES = int(os.environ.get("COMPLIANCE_API_FUZZ_EXAMPLES", "12"))
@@ -39,6 +39,7 @@ def fuzz_world(app, session, supervisor, make_case, now, send_letters):
     case = make_case()
     fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
     send_letters(case.id, now)
+    refuse_after_visit(session, case.id, actor=supervisor, now=now)   # the opinion may go out before the period lapses
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now)
     _token, secret = tokens.create_token(session, actor=supervisor, name="fuzz", now=dt.datetime.now(dt.timezone.utc))
     session.commit()
