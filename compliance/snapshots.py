@@ -18,6 +18,7 @@ from compliance.models import (Attachment, Case, CaseEvent, Deadline, Jurisdicti
                                NoticeStatus)
 from letters import arrears as arrears_rules
 from letters.formatting import cn_date
+from workflows.deadlines import compute_due
 from workflows.states import Violation
 
 #: Notices only a union at county level or above may send (监督建议书 and what follows: Beijing Measures Art 28).
@@ -399,6 +400,45 @@ def evidence_names(session: Session, case: Case, ref: str) -> list[str]:
         if name and name not in names:
             names.append(name)
     return names
+
+
+#: Notice types that print a rectification date (rectification_due).
+RECTIFICATION_TYPES = frozenset({"visit", "opinion"})
+
+
+def rectification_at_issue(session: Session, case: Case, notice_type: str, facts: dict, today: dt.date,
+                           policy) -> dict | None:
+    """Reset a letter's rectification date at issue so it is never on or before the letter's own date.
+
+    A visit letter approved after the period given at the visit ran out gets the same period again, counted from
+    the issue date (the case's open visit_rectification deadline moves with it, so the case page and the letter
+    agree). An opinion whose rectification date (the visit's) has passed asks for rectification by its reply date
+    (restarted at issue just before). A later date, set at the visit or on the draft, is kept. Returns what moved
+    (for the audit), or None.
+    """
+    if notice_type not in RECTIFICATION_TYPES:
+        return None
+    drafted = facts.get("rectification_due")
+    if drafted and dt.date.fromisoformat(drafted) > today:
+        return None
+    if notice_type == "opinion":
+        # Rectify by the reply date; when the reply runs from service, within the reply period (printed in words).
+        facts["rectification_due"] = facts.get("reply_due")
+        if facts["rectification_due"] is None:
+            facts.pop("rectification_due")
+        return {"fact": "rectification_due", "was_due": drafted, "due": facts.get("rectification_due")}
+    row = session.scalars(select(Deadline).where(Deadline.case_id == case.id,
+                                                 Deadline.rule_key == "visit_rectification",
+                                                 Deadline.status == "open")
+                          .order_by(Deadline.id.desc()).limit(1)).first()
+    rule = row.rule() if row is not None else policy.rules["visit_rectification"]
+    due = compute_due(today, rule, policy.calendar)
+    facts["rectification_due"] = due.due.isoformat()
+    if row is not None:
+        row.start_on, row.due_on, row.extended_from = due.start, due.due, due.extended_from
+        row.is_provisional, row.explanation = due.provisional, due.explain()
+    return {"rule": "visit_rectification", "deadline_id": row.id if row is not None else None,
+            "start": today.isoformat(), "due": due.due.isoformat(), "was_due": drafted}
 
 
 def resolve_references(session: Session, notice: Notice) -> dict[str, Any] | None:

@@ -29,7 +29,8 @@ from compliance.models import (PENDING_STATUSES, Case, CaseEvent, Deadline, Dead
 from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
 from compliance.operations.accounts import unprintable
-from compliance.snapshots import REFERENCES, issuer_facts, plain, resolve_references
+from compliance.snapshots import (RECTIFICATION_TYPES, REFERENCES, issuer_facts, plain, rectification_at_issue,
+                                  resolve_references)
 from workflows.issuing import RESTARTS, restart_keys, restart_on_issue, rule_at_issue
 from workflows.ladder import LADDER_VERSION
 
@@ -431,6 +432,14 @@ def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, 
             elif restart.fact_key:
                 finals[notice.id][restart.fact_key] = restarted["due"]
             restarts[notice.id] = restarted
+    for notice in ordered:   # a rectification date never on or before the letter's own date (issue 10)
+        # A visit letter whose period restarted at issue (or waits for service) already prints a fresh period.
+        if notice.notice_type in RECTIFICATION_TYPES and (notice.notice_type == "opinion" or notice.id not in restarts):
+            policy = policy or load_policy(session)
+            moved = rectification_at_issue(session, cases[notice.case_id], notice.notice_type, finals[notice.id],
+                                           today, policy)
+            if moved is not None and notice.id not in restarts:
+                restarts[notice.id] = moved
     pdfs = render(jobs)
     for notice, pdf in zip(ordered, pdfs, strict=True):
         try:
