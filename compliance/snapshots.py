@@ -290,6 +290,8 @@ def _common(case: Case, issuer: Jurisdiction, notice_type: str) -> dict[str, Any
         "enterprise": {"name": e.name, "uscc": e.identifier, "address": e.address,
                        "legal_representative": e.legal_representative},
         "case": {"reference": case.reference, "violations": [v.label for v in sorted(case.violations)],
+                 # Whether TUL 43 applies to the funds (a unit with a union) or BJM 55(3) (without one).
+                 "has_union": case.has_union if case.has_union is not None else bool(e.has_union),
                  "opened_on": case.opened_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()},
         "cc": [issuer.parent.committee_name] if issuer.parent is not None else [],
     }

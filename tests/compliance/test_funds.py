@@ -288,6 +288,10 @@ def test_the_demo_letters_follow_the_law(session, store):
     assert demand.snapshot["arrears"]["basis"]["has_union"] is False
     text = preview_text(demand)
     assert "第五十五条第三款" in text and "第四十三条" not in text
+    # Its earlier letters quote BJM 55(3), not TUL 43 (which is for units with a union).
+    for notice in notices_of(session, demand.case_id, "issued"):
+        earlier = pdf_text(store, notice)
+        assert "第四十三条" not in earlier and "第五十五条第三款" in earlier, notice.notice_type
     referral = session.scalars(select(Notice).where(Notice.notice_type == "tax_referral")).one()
     text = preview_text(referral, demand_ref={"number": "京通北工监催〔2026〕1号", "issued_on": "2026-09-15",
                                               "issuer": demand.snapshot["issuer"]["name"]})
