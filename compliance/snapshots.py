@@ -346,7 +346,8 @@ def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Ju
                          evidence=["工会经费催缴通知书及送达回证", "欠缴工会经费及滞纳金计算表", "被申请人营业执照信息"])
     elif notice_type == "listing_request":
         facts.update(findings=[third_person(f) for f in findings],
-                     refusal=(f"截至{refusal['refused_on']}，该单位仍拒不改正" if refusal else "该单位至今仍拒不改正"),
+                     refusal=(f"截至{cn_date(refusal['refused_on'])}，该单位仍拒不改正" if refusal.get("refused_on")
+                              else "该单位至今仍拒不改正"),
                      attachments=["工会劳动法律监督意见书", "走访记录"])
     elif notice_type == "credit_repair":
         listing = case_file.inputs("record_listing")
@@ -391,7 +392,7 @@ def evidence_names(session: Session, case: Case, ref: str) -> list[str]:
     """The evidence a closing letter names: each item of the rectify step's attachment_ref ("、"-separated, as the
     step form joins the chosen attachments and the typed text) by what it is, never by a file name. A case
     attachment named in it is cited by its description; another file name loses its extension."""
-    items = [item.strip() for item in re.split("[、，,；;\n]", ref or "") if item.strip()]
+    items = [item.strip() for item in re.split("[、；;\n]", ref or "") if item.strip()]
     if not items:
         return []
     described = {a.filename: a.description.strip() for a in session.scalars(

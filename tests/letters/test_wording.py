@@ -40,3 +40,13 @@ def test_list_items_end_with_a_semicolon_except_the_last():
     data = letters.render('rectification_closing', facts, number='京朝工监结〔2026〕3号', verification=None)
     text = ''.join(''.join(page['text'].split()) for page in pdf_pages(data))
     assert '（一）已成立工会委员会；（二）已补缴工会经费；（三）已签订集体合同。' in text
+
+
+def test_a_withdrawal_sent_to_an_authority_does_not_address_the_enterprise():
+    facts = letters.example_facts('withdrawal')
+    facts['addressee'] = {'name': '北京市朝阳区人力资源和社会保障局'}
+    data = letters.render('withdrawal', facts, number='京朝工监撤〔2026〕1号', verification=None)
+    text = ''.join(''.join(page['text'].split()) for page in pdf_pages(data))
+    assert '你单位' not in text and '本会于' in text
+    to_enterprise = ''.join(''.join(page['text'].split()) for page in pdf_pages(rendered_example('withdrawal')))
+    assert '向你单位发出的' in to_enterprise
