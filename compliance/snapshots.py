@@ -410,14 +410,17 @@ RECTIFICATION_TYPES = frozenset({"visit", "opinion"})
 
 
 def rectification_at_issue(session: Session, case: Case, notice_type: str, facts: dict, today: dt.date,
-                           policy) -> dict | None:
-    """Reset a letter's rectification date at issue so it is never on or before the letter's own date.
+                           policy) -> str | None:
+    """Reset a letter's rectification date at issue so it is never on or before the letter's own date; the new
+    date (ISO), or None when the drafted one stands (or the letter prints a period in words).
 
-    A visit letter approved after the period given at the visit ran out gets the same period again, counted from
-    the issue date (the case's open visit_rectification deadline moves with it, so the case page and the letter
-    agree). An opinion whose rectification date (the visit's) has passed asks for rectification by its reply date
-    (restarted at issue just before). A later date, set at the visit or on the draft, is kept. Returns what moved
-    (for the audit), or None.
+    A visit letter's period restarts at issue (workflows.issuing.RESTARTS: from service under the shipped rules),
+    so this applies to a visit only when nothing restarted it: then the same period is counted from the issue date
+    (the period of the case's visit_rectification deadline, which may be the visit's own). An opinion whose
+    rectification date (the visit's) has passed asks for rectification by its reply date (restarted at issue just
+    before), or within the reply period when that runs from service. A later date, set at the visit or on the
+    draft, is kept. The case's deadline rows are not moved here: a move must replay from the audit trail, which
+    only workflows.issuing.RESTARTS provides.
     """
     if notice_type not in RECTIFICATION_TYPES:
         return None
@@ -425,23 +428,17 @@ def rectification_at_issue(session: Session, case: Case, notice_type: str, facts
     if drafted and dt.date.fromisoformat(drafted) > today:
         return None
     if notice_type == "opinion":
-        # Rectify by the reply date; when the reply runs from service, within the reply period (printed in words).
-        facts["rectification_due"] = facts.get("reply_due")
-        if facts["rectification_due"] is None:
-            facts.pop("rectification_due")
-        return {"fact": "rectification_due", "was_due": drafted, "due": facts.get("rectification_due")}
+        if facts.get("reply_due"):
+            facts["rectification_due"] = facts["reply_due"]
+        else:   # the reply period runs from service: rectify within it (the letter prints the period in words)
+            facts.pop("rectification_due", None)
+        return facts.get("rectification_due")
     row = session.scalars(select(Deadline).where(Deadline.case_id == case.id,
-                                                 Deadline.rule_key == "visit_rectification",
-                                                 Deadline.status == "open")
+                                                 Deadline.rule_key == "visit_rectification")
                           .order_by(Deadline.id.desc()).limit(1)).first()
     rule = row.rule() if row is not None else policy.rules["visit_rectification"]
-    due = compute_due(today, rule, policy.calendar)
-    facts["rectification_due"] = due.due.isoformat()
-    if row is not None:
-        row.start_on, row.due_on, row.extended_from = due.start, due.due, due.extended_from
-        row.is_provisional, row.explanation = due.provisional, due.explain()
-    return {"rule": "visit_rectification", "deadline_id": row.id if row is not None else None,
-            "start": today.isoformat(), "due": due.due.isoformat(), "was_due": drafted}
+    facts["rectification_due"] = compute_due(today, rule, policy.calendar).due.isoformat()
+    return facts["rectification_due"]
 
 
 def resolve_references(session: Session, notice: Notice) -> dict[str, Any] | None:

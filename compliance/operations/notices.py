@@ -436,10 +436,8 @@ def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, 
         # A visit letter whose period restarted at issue (or waits for service) already prints a fresh period.
         if notice.notice_type in RECTIFICATION_TYPES and (notice.notice_type == "opinion" or notice.id not in restarts):
             policy = policy or load_policy(session)
-            moved = rectification_at_issue(session, cases[notice.case_id], notice.notice_type, finals[notice.id],
-                                           today, policy)
-            if moved is not None and notice.id not in restarts:
-                restarts[notice.id] = moved
+            rectification_at_issue(session, cases[notice.case_id], notice.notice_type, finals[notice.id], today,
+                                   policy)
     pdfs = render(jobs)
     for notice, pdf in zip(ordered, pdfs, strict=True):
         try:
