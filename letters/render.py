@@ -157,7 +157,7 @@ def build_context(notice_type: NoticeType, facts: Mapping, number: str | None,
         'arrears': _arrears_view(facts['arrears']) if 'arrears' in facts else None,
     }
     labels = facts.get('case', {}).get('violations')
-    views, basis = law.violation_views(labels, facts.get('legal_basis'))
+    views, basis = law.violation_views(labels, facts.get('legal_basis'), facts.get('case', {}).get('has_union'))
     context.update(violations=views, legal_basis=basis, law=law.LAW,
                    listing=law.listing_grounds(labels, facts.get('listing_basis')),
                    # names printed in a title that a line break must not split

@@ -272,13 +272,18 @@ def _provision(key: str) -> Provision:
 
 
 def cite(*keys: str) -> str:
-    """The provisions' citation, one title per text: 《工会法》第四十四条、《…办法》第五十五条第二款、第五十七条."""
+    """The provisions' citation, one title per text and one article number per article in a row:
+    《工会法》第四十四条、《…办法》第五十五条第二款、第三款、第五十七条."""
     parts: list[str] = []
-    last_text = None
+    last = None
     for key in keys:
         provision = _provision(key)
-        parts.append(provision.ref if provision.text is last_text else provision.citation)
-        last_text = provision.text
+        if last is not None and provision.text is last.text and provision.article == last.article \
+                and provision.paragraph and last.paragraph and not provision.item and not last.item:
+            parts.append(f'第{cn_number(provision.paragraph)}款')      # 第五十五条第二款、第三款
+        else:
+            parts.append(provision.ref if last is not None and provision.text is last.text else provision.citation)
+        last = provision
     return '、'.join(parts)
 
 

@@ -13,12 +13,12 @@ from sqlalchemy import select
 import letters
 from compliance.clock import BEIJING
 from compliance.errors import ValidationFailed
-from compliance.models import CaseEvent, Notice
+from compliance.models import CaseEvent, Deadline, Notice
 from compliance.operations.attachments import attach_evidence
 from compliance.operations.cases import fire_trigger
 from compliance.operations.funds import record_funds_facts
 from compliance.snapshots import draft_snapshot, CaseFile
-from compliance.testing import VISIT
+from compliance.testing import VISIT, refuse_after_visit, serve_issued
 from tests.compliance.test_casework_pages import web
 
 #: Letters to a third party (an authority, a court) speak of the enterprise as 该单位.
@@ -195,6 +195,7 @@ def _to_recommendation(session, case, supervisor, send_letters):
     fire_trigger(session, case.id, "record_visit", {**VISIT, "visited_on": "2026-01-06"}, actor=supervisor,
                  now=at("2026-01-06"))
     send_letters(case.id, at("2026-01-06"))
+    refuse_after_visit(session, case.id, actor=supervisor, now=at("2026-02-02"))
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=at("2026-02-02"))
     send_letters(case.id, at("2026-02-02"))
     fire_trigger(session, case.id, "record_refusal", {"refused_on": "2026-02-05", "summary": "你单位负责人拒绝整改。"},
@@ -238,25 +239,29 @@ def test_a_visit_letter_asks_for_a_reply_and_bargaining_not_a_signed_contract(se
     assert "二十日内给以书面答复" in ask and "平等协商" in ask and "签订集体合同" not in ask
 
 
-def test_rectification_dates_are_reset_at_issue_never_before_the_letters_date(session, make_case, supervisor,
-                                                                              send_letters, store):
+def test_rectification_dates_are_never_before_the_letters_date(session, make_case, supervisor, send_letters, store):
     case = make_case()
     fire_trigger(session, case.id, "record_visit", {**VISIT, "visited_on": "2026-01-06"}, actor=supervisor,
                  now=at("2026-01-06"))
-    # The visit letter is approved and issued only on 2026-02-20, after the 30 days given at the visit (2026-02-05).
+    # The visit letter is approved and issued only on 2026-02-20, after the 30 days given at the visit would have
+    # run from the visit: its period runs from service, and the letter says so in words, with no date.
     [visit] = send_letters(case.id, at("2026-02-20"))
-    assert visit.snapshot["rectification_due"] == "2026-03-23"     # 30 days from 2026-02-20 (22 March is Sunday)
-    # The case's deadline keeps the visit's period (it moves only when workflows.issuing restarts it), and the
-    # stored case still replays from its audit trail.
+    assert "rectification_due" not in visit.snapshot
+    text = assert_reads_right(store, visit)
+    assert "自收到本告知书之日起30日内完成整改" in text and "2026年2月5日" not in text
+    serve_issued(session, case.id, actor=supervisor, served_on=dt.date(2026, 2, 24), now=at("2026-02-24"))
+    deadline = session.scalars(select(Deadline).where(Deadline.case_id == case.id,
+                                                      Deadline.rule_key == "visit_rectification")).one()
+    assert (deadline.start_on, deadline.due_on) == (dt.date(2026, 2, 24), dt.date(2026, 3, 26))
     from compliance.operations.cases import replay_case, stored_replay
     assert replay_case(session, case.id) == stored_replay(session, case)
-    assert "于2026年3月23日前完成整改" in assert_reads_right(store, visit)
-    # The opinion, long after the visit's period: rectify by the reply date, counted from its own issue.
+    # The opinion, long after the visit's rectification date: rectify within the reply period (from its service).
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=at("2026-04-01"))
     [opinion] = send_letters(case.id, at("2026-04-10"))
     text = assert_reads_right(store, opinion)
-    assert opinion.snapshot["rectification_due"] == opinion.snapshot["reply_due"] > "2026-04-10"
-    assert f"于{cn(opinion.snapshot['reply_due'])}前完成整改并书面答复本会" in text
+    assert "rectification_due" not in opinion.snapshot and "reply_due" not in opinion.snapshot
+    assert "自收到本意见书之日起15个工作日内完成整改并书面答复本会" in text
+    assert "2026年3月26日" not in text
 
 
 def test_the_closing_letter_names_evidence_by_what_it_is(session, make_case, supervisor, send_letters, store, now):
