@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from compliance.models import (Attachment, Case, CaseEvent, Deadline, Jurisdiction, JurisdictionLevel, Notice,
                                NoticeStatus)
 from letters import arrears as arrears_rules
+from letters.courts import basic_court
 from letters.formatting import cn_date
 from workflows.deadlines import compute_due
 from workflows.states import Violation
@@ -108,7 +109,9 @@ def addressee_for(case: Case, notice_type: str, issuer: Jurisdiction | None = No
     if notice_type == "tax_referral":
         return {"name": f"国家税务总局{place}税务局"}
     if notice_type == "payment_order":
-        return {"name": f"{place}人民法院"}
+        # The basic court where the enterprise is (SPC interpretation Art 3), read from its registered address;
+        # the issuing district's court when the address names no district (the drafter can correct it).
+        return {"name": basic_court(case.enterprise.address) or f"{place}人民法院"}
     return {"name": case.enterprise.name}
 
 
@@ -128,7 +131,7 @@ _EARLIER: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "visit": (frozenset({"record_visit"}), frozenset({"visit_rectification"})),
     "opinion": (frozenset({"record_visit"}), frozenset({"visit_rectification", "opinion_reply"})),
     "recommendation": (frozenset({"record_visit", "record_refusal"}), frozenset()),
-    "listing_request": (frozenset({"record_visit", "record_refusal"}), frozenset()),
+    "listing_request": (frozenset({"record_visit", "record_refusal", "request_listing"}), frozenset()),
     "payment_demand": (frozenset(), frozenset({"payment_demand"})),
     "credit_repair": (frozenset({"record_listing", "rectify"}),
                       frozenset({"credit_repair_wait", "credit_repair_ordinary", "credit_repair_serious"})),
@@ -272,6 +275,8 @@ def issuer_facts(issuer: Jurisdiction, notice_type: str, facts: Mapping[str, Any
     }
     if notice_type == "payment_demand":
         out["bank"] = dict(head.get("bank") or {})
+        # The demand is made in the union's name (BJM 57: 基层工会或者上级工会…催缴): its header and signature.
+        out["union"] = {"name": issuer.federation_name, "mark": issuer.federation_name}
     if notice_type == "payment_order":
         applicant = dict((facts or {}).get("applicant") or {})
         applicant["name"] = issuer.federation_name
@@ -345,6 +350,15 @@ def draft_snapshot(session: Session, case: Case, notice_type: str, *, issuer: Ju
                                     "phone": head.get("phone", "")},
                          evidence=["工会经费催缴通知书及送达回证", "欠缴工会经费及滞纳金计算表", "被申请人营业执照信息"])
     elif notice_type == "listing_request":
+        # The basis the supervisor stated at the step: for unpaid funds (no listing article in BJM) the letter cites
+        # it and nothing else; where BJM 64 (obstruction recorded) or 66 (refused bargaining) gives the listing,
+        # the letter quotes those articles.
+        basis = str(case_file.inputs("request_listing").get("legal_basis") or "").strip()
+        violations = case.violations
+        listing_law = (Violation.NO_UNION in violations and case.obstruction_on is not None) or \
+            Violation.NO_BARGAINING in violations
+        if basis and not listing_law:
+            facts["listing_basis"] = basis
         facts.update(findings=[third_person(f) for f in findings],
                      refusal=(f"截至{cn_date(refusal['refused_on'])}，该单位仍拒不改正" if refusal.get("refused_on")
                               else "该单位至今仍拒不改正"),

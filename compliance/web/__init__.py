@@ -69,6 +69,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["beijing"] = beijing_time
     app.jinja_env.filters["state_label"] = state_label
     app.jinja_env.filters["notice_title"] = notice_title
+    app.jinja_env.filters["number_label"] = number_label
     app.jinja_env.globals["user_permissions"] = lambda user: {p.value for p in permissions(user)}
     trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
     if trusted:
@@ -247,3 +248,9 @@ def state_label(value: str | None) -> str:
 def notice_title(notice_type: str) -> str:
     import letters
     return letters.NOTICE_TYPES[notice_type].title
+
+
+def number_label(notice_type: str) -> str:
+    """发文字号, or 登记号 for a type whose paper prints no number (the payment-order application)."""
+    import letters
+    return letters.NOTICE_TYPES[notice_type].number_label

@@ -306,3 +306,39 @@ def test_the_demo_letters_follow_the_law(session, store):
     assert "第五十五条第二款、第三款" in text and "第四十三条" not in text
     events = session.scalars(select(CaseEvent).where(CaseEvent.action == "case.funds_facts_recorded")).all()
     assert len(events) == 2
+
+
+def test_a_funds_climb_speaks_for_the_union_files_at_the_enterprises_court_and_lists_on_the_stated_basis(
+        session, make_case, make_enterprise, supervisor, send_letters, store, client):
+    from compliance.testing import CLIMB_DAY, UNPAID_FUNDS_CLIMB
+    # The case is the 朝阳 street's; the enterprise is registered in 海淀 (SPC interpretation Art 3: its court).
+    enterprise = make_enterprise(has_union=True, address="北京市海淀区中关村大街1号")
+    case = make_case(violations=("unpaid_funds",), enterprise=enterprise)
+    day = at(CLIMB_DAY)
+    for trigger, inputs in UNPAID_FUNDS_CLIMB[:-1]:
+        fire_trigger(session, case.id, trigger, inputs, actor=supervisor, now=day)
+        send_letters(case.id, day)
+    issued = {n.notice_type: n for n in notices_of(session, case.id, "issued")}
+    # The payment demand is the union's (BJM 57): its name heads and signs it, no committee chair signs.
+    demand = issued["payment_demand"]
+    federation = case.jurisdiction.federation_name
+    assert demand.snapshot["union"]["name"] == federation
+    text = assert_reads_right(store, demand)
+    assert text.startswith(federation) and "主任：" not in text
+    # The payment order goes to the basic court where the enterprise is, whoever's district the case is in.
+    order = issued["payment_order"]
+    assert order.snapshot["addressee"]["name"] == "北京市海淀区人民法院"
+    assert "此致北京市海淀区人民法院" in assert_reads_right(store, order)
+    # The public verification pages name who the paper names: the union, the applicant; and the registry number
+    # of the application (which the paper does not print) as 登记号.
+    page = client.get(f"/verify/{order.verification_code}").get_data(as_text=True)
+    assert "<dt>登记号</dt>" in page and "<dt>发文字号</dt>" not in page and order.snapshot["applicant"]["name"] in page
+    page = client.get(f"/verify/{demand.verification_code}").get_data(as_text=True)
+    assert "<dt>发文字号</dt>" in page and f"<dd>{federation}</dd>" in page
+    # Unpaid funds have no listing article in BJM: the request cites the basis the supervisor stated, not 64/66.
+    listing = issued["listing_request"]
+    stated = dict(UNPAID_FUNDS_CLIMB)["request_listing"]["legal_basis"]
+    assert listing.snapshot["listing_basis"] == stated
+    text = assert_reads_right(store, listing)
+    assert "".join(stated.split()) in text
+    assert "第六十四条" not in text and "第六十六条" not in text
