@@ -461,8 +461,23 @@ def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, 
             original = session.get(Notice, notice.withdraws_id)
             original.status = NoticeStatus.WITHDRAWN.value
             _audit(session, case, actor, "notice.withdrawn", now, original, number=original.number,
-                   by_number=notice.number)
+                   by_number=notice.number, superseded=_stop_period(session, case, original))
     return ordered
+
+
+def _stop_period(session: Session, case: Case, original: Notice) -> dict | None:
+    """A withdrawn letter no longer runs a period: the pending deadline its issue started (waiting for service or
+    running) is superseded. What stopped, for the audit and the replay; None when nothing was pending."""
+    keys = restart_keys(original.notice_type)
+    if not keys:
+        return None
+    row = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.rule_key.in_(keys),
+                                                 Deadline.status.in_(PENDING_STATUSES))
+                          .order_by(Deadline.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    row.status = DeadlineStatus.SUPERSEDED.value
+    return {"rule": row.rule_key, "deadline_id": row.id}
 
 
 def _restart_deadline(session: Session, case: Case, notice: Notice, today: dt.date, policy) -> dict | None:

@@ -411,3 +411,29 @@ def test_a_group_filled_in_part_is_refused_at_approval_not_at_issue(session, mak
     with pytest.raises(ValidationFailed, match="只填写了一部分（还缺：责令改正机关、责令改正日期、责令改正期限）"):
         approve_notice(session, request.id, approver=approver, now=now)
     assert request.status == "draft"
+
+
+@pytest.mark.parametrize("served", [False, True])
+def test_a_withdrawn_letter_stops_its_period_and_the_case_still_replays(session, make_case, supervisor, approver,
+                                                                        send_letters, store, now, served):
+    """Withdrawing the visit letter (waiting for service, or served and running) supersedes its period: no
+    reminder, no overdue flag, no lapse for the guards; the audit trail replays to the same deadlines."""
+    from compliance.models import Deadline
+    from compliance.operations.cases import replay_case, stored_replay
+    from compliance.testing import VISIT, serve_issued
+    case = make_case()
+    fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
+    [visit] = send_letters(case.id, now)
+    if served:
+        serve_issued(session, case.id, actor=supervisor, served_on=now.date(), now=now)
+
+    def period():
+        return session.scalars(select(Deadline).where(Deadline.case_id == case.id,
+                                                      Deadline.rule_key == "visit_rectification")).one()
+    assert period().status == ("open" if served else "awaiting_service")
+    withdrawal = request_withdrawal(session, visit.id, actor=supervisor, reason="企业名称有误", now=now)
+    assert period().status == ("open" if served else "awaiting_service")   # only issuing the withdrawal stops it
+    approve_notice(session, withdrawal.id, approver=approver, now=now)
+    issue_notice(session, withdrawal.id, actor=supervisor, now=now, store=store)
+    assert period().status == "superseded"
+    assert replay_case(session, case.id) == stored_replay(session, case)
