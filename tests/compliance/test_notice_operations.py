@@ -239,7 +239,8 @@ def test_the_reply_period_runs_from_the_letters_service(session, make_case, supe
     # The letter prints the period in words, never a date computed before service.
     assert "reply_due" not in notice.snapshot
     text = pdf_text(store.get(notice.sha256)).replace("\n", "")
-    assert "自收到本意见书之日起15个工作日内书面答复本会" in text
+    # the visit's rectification date is not known (its letter was never served): rectify within the reply period
+    assert "自收到本意见书之日起15个工作日内完成整改并书面答复本会" in text
     # Received on Monday 23 Nov: 24–27 Nov (4), 30 Nov–4 Dec (9), 7–11 Dec (14), Monday 14 Dec (15).
     record_service(session, notice.id, actor=supervisor, now=dt.datetime(2026, 11, 23, 16, tzinfo=beijing),
                    method="邮寄送达", served_on="2026-11-23", served_by=supervisor, tracking_number="1175512345678")
