@@ -66,7 +66,9 @@ API_ROUTES = {
     "api.list_notices": ("view", "case_id"), "api.get_notice": ("view", "issued_id"),
     "api.notice_pdf": ("view", "issued_id"), "api.notice_preview": ("view", "draft_id"), "api.update_draft": ("edit", "draft_id"),
     "api.submit_notice": ("edit", "draft_id"), "api.approve_notice": ("approve", "draft_id"),
-    "api.issue_notice": ("issue", "draft_id"),
+    "api.issue_notice": ("issue", "draft_id"), "api.return_notice": ("approve", "draft_id"),
+    "api.withdraw_notice": ("issue", "issued_id"),
+    "api.record_service": ("work", "issued_id"), "api.correct_service": ("work", "issued_id"),
     "api.list_attachments": ("view", "case_id"), "api.upload_attachment": ("work", "case_id"),
     "api.get_attachment": ("view", "attachment_id"), "api.attachment_content": ("view", "attachment_id"),
     "api.import_file": ("work", None), "api.export_cases": ("view", None), "api.export_enterprises": ("view", None),
@@ -198,6 +200,9 @@ def _api_body(endpoint, ids):
         "api.fire_transition": {"trigger": "withdraw", "inputs": {"reason": "企业注销"}},
         "api.update_draft": {"facts": {"findings": ["职工120人，未建会。"]}},
         "api.submit_notice": {}, "api.approve_notice": {"sign_as": "chair"}, "api.issue_notice": {},
+        "api.return_notice": {"reason": "请补充走访时间"}, "api.withdraw_notice": {"reason": "文书送达对象有误"},
+        "api.record_service": {"method": "direct", "served_on": "2026-11-24"},
+        "api.correct_service": {"method": "direct", "served_on": "2026-11-24", "reason": "日期记错"},
     }
     if endpoint == "api.import_file":
         return {"data": {"file": (io.BytesIO("统一社会信用代码,企业名称\r\n".encode()), "x.csv"), "dry_run": "false"},
