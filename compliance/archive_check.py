@@ -106,17 +106,6 @@ def expected_files(bind) -> dict[str, Expected]:
     return out
 
 
-def reading_engine(url: str):
-    """An engine for reading beside the live service. On SQLite, plain deferred transactions (WAL readers never
-    wait for a writer), not the service's BEGIN IMMEDIATE, which takes the write lock; PostgreSQL as usual."""
-    from sqlalchemy import create_engine
-
-    from compliance.db import make_engine
-    if url.startswith("sqlite"):
-        return create_engine(url, connect_args={"timeout": 30})
-    return make_engine(url)
-
-
 def _sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -163,13 +163,11 @@ class DocumentStore:
 
     def recover(self, engine) -> dict[str, int]:
         """Finish what killed processes left in staging: publish the files a committed row references, delete
-        the others. A staging folder whose lock is held belongs to a live transaction and is left alone.
+        the others. A staging folder whose lock is held belongs to a live transaction (or to another process
+        recovering it now) and is left alone, so any number of processes may run this at once.
 
-        engine: the database (a separate short transaction is used). Returns {"published": n, "deleted": m}.
+        engine: the database (a separate short read is used). Returns {"published": n, "deleted": m}.
         """
-        from sqlalchemy import select, text
-
-        from compliance.models import Attachment, StoredDocument
         done = {"published": 0, "deleted": 0}
         try:
             areas = sorted(p for p in self.staging_root.iterdir() if p.is_dir())
@@ -178,60 +176,81 @@ class DocumentStore:
         except OSError:
             log.exception("could not read the staging folder %s", self.staging_root)
             return done
-        for area in areas:
-            token = area.name
-            if token.startswith(_NEWBORN):
-                # Not renamed to its token: its creator is between mkdir and rename (microseconds), or was killed
-                # there, or a power loss undid the rename. Only an old one is looked at, and never given a lock.
-                token = token[len(_NEWBORN):]
-                try:
-                    if time.time() - area.stat().st_mtime < NEWBORN_GRACE_SECONDS:
-                        continue
-                except OSError:
-                    continue
-                lock = _try_lock(area / ".lock", create=False)
-                if lock is None and not (area / ".lock").exists():
-                    with contextlib.suppress(OSError):
-                        area.rmdir()   # killed between mkdir and its lock: empty
-                    continue
-            else:
-                lock = _try_lock(area / ".lock")
-            if lock is None:
-                continue   # a live transaction's, or another process is recovering it now
-            try:
-                staged = [(p, m) for p in area.iterdir() if (m := _STAGED_NAME.fullmatch(p.name))]
-                referenced: set[str] = set()
-                if staged:
-                    with Session(engine) as session:
-                        if engine.dialect.name == "postgresql" and _TOKEN.fullmatch(token):
-                            # The dead client's transaction may still be finishing on the server (a COMMIT sent
-                            # just before the kill): its advisory lock is released only when it has ended.
-                            session.execute(text("SET LOCAL lock_timeout = '30s'"))
-                            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(token)})
-                        shas = [m.group(1) for _p, m in staged]
-                        # Issued notices' PDFs and evidence: a file either kind of committed row names is kept.
-                        referenced = set(session.scalars(select(StoredDocument.sha256)
-                                                         .where(StoredDocument.sha256.in_(shas))))
-                        referenced |= set(session.scalars(select(Attachment.sha256)
-                                                          .where(Attachment.sha256.in_(shas))))
-                        session.rollback()
-                for path, match in staged:
-                    sha, suffix = match.groups()
-                    if sha in referenced:
-                        _publish(path, self.path_for(sha, suffix))
-                        done["published"] += 1
-                    else:
-                        path.unlink(missing_ok=True)
-                        done["deleted"] += 1
-                shutil.rmtree(area, ignore_errors=True)
-            except Exception:
-                log.exception("could not recover staging folder %s (left for the next start)", area)
-            finally:
-                os.close(lock)
+        reader = _reader(engine)
+        try:
+            for area in areas:
+                self._recover_area(area, reader, done)
+        finally:
+            if reader is not engine:
+                reader.dispose()
         if done["published"] or done["deleted"]:
             log.warning("document store recovered after a crash: %(published)d published, %(deleted)d deleted",
                         done)
         return done
+
+    def _recover_area(self, area: Path, engine, done: dict[str, int]) -> None:
+        token = area.name
+        if token.startswith(_NEWBORN):
+            # Not renamed to its token: its creator is between mkdir and rename (microseconds), or was killed
+            # there, or a power loss undid the rename. Only an old one is looked at, and never given a lock.
+            token = token[len(_NEWBORN):]
+            try:
+                if time.time() - area.stat().st_mtime < NEWBORN_GRACE_SECONDS:
+                    return
+            except OSError:
+                return
+            lock = _try_lock(area / ".lock", create=False)
+            if lock is None and not (area / ".lock").exists():
+                with contextlib.suppress(OSError):
+                    area.rmdir()   # killed between mkdir and its lock: empty
+                return
+        else:
+            lock = _try_lock(area / ".lock")
+        if lock is None:
+            return   # a live transaction's, or another process is recovering it now
+        try:
+            staged = [(p, m) for p in area.iterdir() if (m := _STAGED_NAME.fullmatch(p.name))]
+            referenced = self._referenced(engine, token, [m.group(1) for _p, m in staged]) if staged else set()
+            for path, match in staged:
+                sha, suffix = match.groups()
+                if sha in referenced:
+                    _publish(path, self.path_for(sha, suffix))
+                    done["published"] += 1
+                else:
+                    path.unlink(missing_ok=True)
+                    done["deleted"] += 1
+            shutil.rmtree(area, ignore_errors=True)
+        except Exception:
+            log.exception("could not recover staging folder %s (left for the next start)", area)
+        finally:
+            os.close(lock)
+
+    @staticmethod
+    def _referenced(engine, token: str, shas: list[str]) -> set[str]:
+        """Which of these hashes a committed row names: an issued notice's document or an evidence attachment."""
+        from sqlalchemy import select, text
+
+        from compliance.models import Attachment, StoredDocument
+        with Session(engine) as session:
+            if engine.dialect.name == "postgresql" and _TOKEN.fullmatch(token):
+                # The dead client's transaction may still be finishing on the server (a COMMIT sent just before
+                # the kill): its advisory lock is released only when it has ended.
+                session.execute(text("SET LOCAL lock_timeout = '30s'"))
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(token)})
+            referenced = set(session.scalars(select(StoredDocument.sha256).where(StoredDocument.sha256.in_(shas))))
+            referenced |= set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(shas))))
+            session.rollback()
+        return referenced
+
+
+def _reader(engine):
+    """The engine `recover` reads with. On SQLite a plain deferred transaction: the service's engine begins
+    IMMEDIATE (the write lock), which would make a starting worker wait for a batch's open chunk. A dead
+    process's transaction is already over on SQLite (its locks died with it), so a snapshot read decides."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    from compliance.db import reading_engine
+    return reading_engine(engine.url.render_as_string(hide_password=False))
 
 
 def recover_at_start(app) -> dict[str, int] | None:
