@@ -192,21 +192,20 @@ class DocumentStore:
         token = area.name
         if token.startswith(_NEWBORN):
             # Not renamed to its token: its creator is between mkdir and rename (microseconds), or was killed
-            # there, or a power loss undid the rename. Only an old one is looked at, and never given a lock.
+            # there, or a power loss undid the rename. Only an old one is looked at.
             token = token[len(_NEWBORN):]
             try:
                 if time.time() - area.stat().st_mtime < NEWBORN_GRACE_SECONDS:
                     return
             except OSError:
                 return
-            lock = _try_lock(area / ".lock", create=False)
-            if lock is None and not (area / ".lock").exists():
-                with contextlib.suppress(OSError):
-                    area.rmdir()   # killed between mkdir and its lock: empty
-                return
-        else:
-            lock = _try_lock(area / ".lock")
+        lock = _try_lock(area / ".lock")
         if lock is None:
+            if not (area / ".lock").exists():
+                # No lock file: a creator killed between its mkdir and its lock (nothing written yet), or a folder
+                # another process is removing right now. Only an empty folder goes.
+                with contextlib.suppress(OSError):
+                    area.rmdir()
             return   # a live transaction's, or another process is recovering it now
         try:
             staged = [(p, m) for p in area.iterdir() if (m := _STAGED_NAME.fullmatch(p.name))]
@@ -271,20 +270,21 @@ def _lock_key(token: str) -> int:
     return int(token, 16) - 2**63
 
 
-def _try_lock(path: Path, *, create: bool = True) -> int | None:
-    """An fd holding an exclusive flock on path, or None when someone else holds it (or it is gone)."""
+def _try_lock(path: Path) -> int | None:
+    """An fd holding an exclusive flock on path, or None when someone else holds it or it is gone. Never creates
+    the file: a lock file is only made with its folder (a sweep that made one could take a folder being removed).
+    """
     try:
         fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        if not create:
-            return None
-        # A folder without its lock file (made by an older release, whose folders were not born locked).
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            return None
+    except OSError:
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Still the file at that path? Its last holder removes the folder before letting go, so a lock taken on a
+        # file opened just before that removal is a lock on nothing.
+        held, current = os.fstat(fd), os.stat(path)
+        if (held.st_dev, held.st_ino) != (current.st_dev, current.st_ino):
+            raise FileNotFoundError(path)
     except OSError:
         os.close(fd)
         return None

@@ -27,6 +27,7 @@ from compliance.operations.attachments import attach_evidence
 from compliance.operations.cases import open_case
 from compliance.operations.users import create_user
 from compliance.testing import new_enterprise, tiny_png
+from tests.compliance.test_api import api, make_token  # noqa: F401  (fixtures)
 
 NOW = dt.datetime(2026, 11, 24, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +100,37 @@ def test_the_same_bytes_staged_in_and_out_of_a_savepoint_survive_its_rollback(se
             raise RuntimeError("rolled back")
     session.commit()
     assert store.path_for(hashlib.sha256(data).hexdigest(), ".png").read_bytes() == data
+
+
+def test_an_api_upload_to_an_unwritable_store_is_a_503_that_a_retry_with_its_key_gets_past(
+        app, api, make_case, session, tmp_path, monkeypatch):
+    """The API's savepoint and Idempotency-Key: a store that cannot be written answers 503 with nothing kept, the
+    key included (a passing failure), so the same request with the same key is stored once the disk is back."""
+    import io
+
+    from compliance.documents import DocumentStore
+    from tests.compliance.test_api import _problem
+    from tests.compliance.test_issue_store_errors import _unwritable
+    case = make_case()
+    session.commit()
+    root = tmp_path / "store"
+    root.mkdir()
+    monkeypatch.setitem(app.config, "DOCUMENT_STORE", str(root))
+    data = _photo()
+
+    def send():
+        return api.post(f"/cases/{case.id}/attachments", data={"file": (io.BytesIO(data), "整改照片.png")},
+                        content_type="multipart/form-data", headers={"Idempotency-Key": "photo-1"})
+    with _unwritable(root):
+        refused = _problem(send(), 503, "unavailable")
+    assert refused["detail"].startswith("服务没有写入文书库的权限，未保存任何内容")
+    assert _files(root) == set()
+    stored = send()
+    assert stored.status_code == 201 and "Idempotent-Replayed" not in stored.headers, stored.get_data(as_text=True)
+    assert DocumentStore(root).path_for(stored.get_json()["sha256"], ".png").read_bytes() == data
+    again = send()
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == stored.get_json()
 
 
 # ------------------------------------------------------------------------------ a process killed outright
