@@ -21,7 +21,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import sessionmaker
 
 from compliance.db import make_engine
