@@ -5,9 +5,10 @@ What the database references:
 * stored_documents: issued notices' PDFs, at the row's path (`<sha[:2]>/<sha[2:4]>/<sha>.pdf`);
 * attachments: evidence, at `<sha>` + the suffix of its detected type (compliance.operations.attachments.KINDS).
 
-A file in the store nobody references is an orphan. A file younger than the grace period is not yet one: issuing
-and uploading write the bytes before their transaction commits (and a transaction that rolls back leaves its file
-behind, harmless), so a young unreferenced file is either in flight or such a leftover; only old ones count.
+A file in the store nobody references is an orphan. Issuing and uploading stage their files and publish them into
+the tree only after their transaction committed (compliance/documents.py; `.staging/` is not looked into here),
+so an orphan is damage, not a crash's leftover. A file younger than the grace period is not reported yet all the
+same: it may have been published after this check read the database.
 
 Repair only does what cannot lose anything: orphans (older than the grace period, and still unreferenced when
 moved) go to `quarantine/<UTC time>/` under the store root, never deleted; a referenced file that is missing is
@@ -104,17 +105,6 @@ def expected_files(bind) -> dict[str, Expected]:
         rel = f"{sha[:2]}/{sha[2:4]}/{sha}{suffix}"
         out.setdefault(rel, Expected(rel, sha, size, f"证据 {aid}（{filename}）"))
     return out
-
-
-def reading_engine(url: str):
-    """An engine for reading beside the live service. On SQLite, plain deferred transactions (WAL readers never
-    wait for a writer), not the service's BEGIN IMMEDIATE, which takes the write lock; PostgreSQL as usual."""
-    from sqlalchemy import create_engine
-
-    from compliance.db import make_engine
-    if url.startswith("sqlite"):
-        return create_engine(url, connect_args={"timeout": 30})
-    return make_engine(url)
 
 
 def _sha256_of(path: Path) -> str:

@@ -76,6 +76,104 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def reading_engine(url: str) -> Engine:
+    """An engine for reading beside the live service. On SQLite, plain deferred transactions (WAL readers never
+    wait for a writer), not the service's BEGIN IMMEDIATE, which takes the write lock; PostgreSQL as usual."""
+    if url.startswith("sqlite"):
+        return create_engine(url, connect_args={"timeout": 30})
+    return make_engine(url)
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The database cannot be reached at all (down, wrong address, refused login): one Chinese line says so."""
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: the password replaced by ***."""
+    from sqlalchemy import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:   # not a URL at all: nothing in it to hide but what follows a colon before an @
+        return url.split("@")[-1]
+
+
+#: What a driver's message means, in the words an operator needs (first match wins).
+_REASONS = (
+    ("password authentication failed", "用户名或密码错误"),
+    ("authentication failed", "用户名或密码错误"),
+    ("no pg_hba.conf entry", "数据库服务器不允许从本机以该用户连接（pg_hba.conf）"),
+    ("does not exist", "数据库或用户不存在"),
+    ("connection refused", "连接被拒绝（数据库服务未启动，或主机、端口有误）"),
+    ("could not translate host name", "主机名无法解析"),
+    ("name or service not known", "主机名无法解析"),
+    ("failed to resolve host", "主机名无法解析"),
+    ("timeout expired", "连接超时"),
+    ("timed out", "连接超时"),
+    ("the database system is starting up", "数据库正在启动"),
+    ("the database system is shutting down", "数据库正在关闭"),
+    ("too many connections", "数据库连接数已满"),
+    ("remaining connection slots", "数据库连接数已满"),
+    ("no route to host", "网络不通（无法到达数据库主机）"),
+    ("network is unreachable", "网络不通（无法到达数据库主机）"),
+    ("unable to open database file", "无法打开数据库文件（文件或其所在目录不存在，或没有权限）"),
+    ("permission denied", "没有访问数据库的权限"),
+)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    lowered = text.lower()
+    for needle, reason in _REASONS:
+        if needle in lowered:
+            return reason
+    first = next((line.strip() for line in text.splitlines() if line.strip()), exc.__class__.__name__)
+    return f"连接失败（{first[:200]}）"
+
+
+def unreachable_reason(url: str, *, timeout: int = 5) -> str | None:
+    """Why the database at url cannot be reached, in Chinese; None when a connection opens now.
+
+    One short connection attempt (at most `timeout` seconds). SQLite: the file must exist and open; a missing
+    file in an existing folder is not "unreachable" (`db upgrade` creates it), a missing folder is.
+    """
+    from sqlalchemy import make_url
+    from sqlalchemy.pool import NullPool
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        import sqlite3
+        from pathlib import Path
+        path = parsed.database
+        if not path or path == ":memory:":
+            return None
+        if not Path(path).parent.is_dir():
+            return "数据库文件所在的目录不存在"
+        if not Path(path).exists():
+            return None
+        try:
+            sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=timeout).close()
+        except sqlite3.Error as exc:
+            return _reason(exc)
+        return None
+    args = {"connect_timeout": timeout} if parsed.get_backend_name() == "postgresql" else {}
+    engine = create_engine(parsed, poolclass=NullPool, connect_args=args)
+    try:
+        with engine.connect():
+            return None
+    except Exception as exc:   # whatever the driver raises: the connection did not open
+        return _reason(exc)
+    finally:
+        engine.dispose()
+
+
+def unreachable_message(url: str, setting: str = "COMPLIANCE_DATABASE_URL", *, timeout: int = 5) -> str | None:
+    """One Chinese line naming the database (without its password) and why it cannot be reached; None when it
+    can be."""
+    reason = unreachable_reason(url, timeout=timeout)
+    if reason is None:
+        return None
+    return f"无法连接数据库 {shown_url(url)}：{reason}。请检查数据库是否可用以及 {setting} 是否正确"
+
+
 @dataclass
 class _DbState:
     engine: Engine

@@ -2,19 +2,22 @@
 
 Layout under the store's root:
 
-- ``xx/yy/<sha256><suffix>``: published documents. A notice's PDF gets there only after the transaction that
-  references it committed, so every file of this tree is referenced by a committed ``stored_documents`` row
-  (once `recover` has run after a crash; see below).
+- ``xx/yy/<sha256><suffix>``: published documents. A file gets there only after the transaction that references
+  it committed (a notice's ``stored_documents`` row, an evidence ``attachments`` row), so every file of this tree
+  is referenced by a committed row (once `recover` has run after a crash; see below). `stage` is the only way in.
 - ``.staging/<token>/``: the files of one open transaction (`DocumentStore.stage`), with a ``.lock`` the writing
   process holds (flock) for as long as the transaction runs. At commit they move to their published paths
-  (atomic rename on the same file system), at rollback they are deleted.
+  (atomic rename on the same file system), at rollback they are deleted; a file staged inside a savepoint that
+  rolls back is deleted with the savepoint (the API runs each operation in one). A folder is born locked: it is
+  made as ``.staging/.new-<token>``, locked, then renamed, so a sweep never sees a live folder without its lock.
 - A process killed between its writes and its commit (or between its commit and the move) leaves its staging
-  folder behind, with the lock free. `recover` (run when issuing starts and when the server starts) publishes
-  the files a committed row references and deletes the rest. Until then `get` still finds a committed file
-  there, so nothing a user reads goes missing in between.
+  folder behind, with the lock free. `recover` (run when issuing starts, when `serve` starts and when each web
+  worker starts) publishes the files a committed row references and deletes the rest. Until then `get` still
+  finds a committed file there, so nothing a user reads goes missing in between.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -24,11 +27,12 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from compliance.errors import DomainError
 
@@ -36,6 +40,10 @@ log = logging.getLogger(__name__)
 
 #: The folder of open transactions' files, inside the store (same file system: publishing is a rename).
 STAGING = ".staging"
+#: A staging folder being born (made, then locked, then renamed to its token).
+_NEWBORN = ".new-"
+#: A newborn folder older than this was left by a process killed in the microseconds before its rename.
+NEWBORN_GRACE_SECONDS = 60
 #: Where a session keeps its staging areas (one per store root) until its transaction ends.
 _SESSION_KEY = "compliance.document_staging"
 
@@ -57,13 +65,13 @@ _STAGED_NAME = re.compile(r"([0-9a-f]{64})(\.[a-z0-9]{1,8})")
 _TOKEN = re.compile(r"[0-9a-f]{16}")
 
 
-def unwritable(exc: OSError, what: str = "签发") -> StoreUnavailable:
-    """An OS error writing the store as one Chinese sentence: what happened, that nothing was done."""
+def unwritable(exc: OSError, outcome: str = "本次未签发任何文书，文号未占用") -> StoreUnavailable:
+    """An OS error writing the store as one Chinese sentence: what happened, that nothing was done (outcome)."""
     reasons = {errno.ENOSPC: "文书库所在磁盘已满", errno.EDQUOT: "文书库所在磁盘已超出配额",
                errno.EROFS: "文书库所在磁盘为只读", errno.EACCES: "服务没有写入文书库的权限",
                errno.EPERM: "服务没有写入文书库的权限", errno.EIO: "文书库所在磁盘读写出错"}
     reason = reasons.get(exc.errno, f"文书库无法写入（{exc.strerror or exc.__class__.__name__}）")
-    return StoreUnavailable(f"{reason}，本次未{what}任何文书，文号未占用。请联系管理员处理后重试",
+    return StoreUnavailable(f"{reason}，{outcome}。请联系管理员处理后重试",
                             errno=errno.errorcode.get(exc.errno or 0))
 
 
@@ -104,33 +112,26 @@ class DocumentStore:
             raise ValueError(f"invalid document suffix {suffix!r}")
         return self.root / sha256[:2] / sha256[2:4] / f"{sha256}{suffix}"
 
-    def put(self, data: bytes, suffix: str = ".pdf") -> tuple[str, str]:
-        """Store bytes durably at once (temp file, fsync, atomic rename); return (sha256, path relative to root).
-
-        Idempotent: the same bytes land on the same path. Used for evidence; issued notices go through `stage`,
-        so a rolled-back or killed issue leaves no file behind.
-        """
-        sha = hashlib.sha256(data).hexdigest()
-        path = self.path_for(sha, suffix)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_durably(path.parent, path, data)
-        return sha, str(path.relative_to(self.root))
-
     def stage(self, session: Session, data: bytes, suffix: str = ".pdf") -> tuple[str, str]:
         """Write bytes for the session's open transaction: published at its commit, deleted at its rollback.
 
+        Idempotent: the same bytes have one path, and bytes already published are not written again. Inside a
+        savepoint (`session.begin_nested()`) the file belongs to it: its rollback deletes the file too.
         Returns (sha256, the path relative to the root it will have). Raises the OSError of a store that cannot
         be written (callers turn it into `unwritable`).
         """
         sha = hashlib.sha256(data).hexdigest()
         final = self.path_for(sha, suffix)
         if not final.exists():
+            if isinstance(session, scoped_session):
+                session = session()   # the session itself: the proxy has no get_nested_transaction
             area = _staging_area(session, self)
             target = area.path / f"{sha}{suffix}"
-            if not target.exists():
+            owners = area.files.get(target)
+            if owners is None:
                 _write_durably(area.path, target, data)
-                area.files.append((target, final))
+                area.files[target] = owners = []
+            owners.append(session.get_nested_transaction())
         return sha, str(final.relative_to(self.root))
 
     def get(self, sha256: str, suffix: str = ".pdf") -> bytes:
@@ -162,13 +163,11 @@ class DocumentStore:
 
     def recover(self, engine) -> dict[str, int]:
         """Finish what killed processes left in staging: publish the files a committed row references, delete
-        the others. A staging folder whose lock is held belongs to a live transaction and is left alone.
+        the others. A staging folder whose lock is held belongs to a live transaction (or to another process
+        recovering it now) and is left alone, so any number of processes may run this at once.
 
-        engine: the database (a separate short transaction is used). Returns {"published": n, "deleted": m}.
+        engine: the database (a separate short read is used). Returns {"published": n, "deleted": m}.
         """
-        from sqlalchemy import select, text
-
-        from compliance.models import StoredDocument
         done = {"published": 0, "deleted": 0}
         try:
             areas = sorted(p for p in self.staging_root.iterdir() if p.is_dir())
@@ -177,41 +176,93 @@ class DocumentStore:
         except OSError:
             log.exception("could not read the staging folder %s", self.staging_root)
             return done
-        for area in areas:
-            lock = _try_lock(area / ".lock")
-            if lock is None:
-                continue   # a live transaction's, or another process is recovering it now
-            try:
-                staged = [(p, m) for p in area.iterdir() if (m := _STAGED_NAME.fullmatch(p.name))]
-                referenced: set[str] = set()
-                if staged:
-                    with Session(engine) as session:
-                        if engine.dialect.name == "postgresql" and _TOKEN.fullmatch(area.name):
-                            # The dead client's transaction may still be finishing on the server (a COMMIT sent
-                            # just before the kill): its advisory lock is released only when it has ended.
-                            session.execute(text("SET LOCAL lock_timeout = '30s'"))
-                            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(area.name)})
-                        shas = [m.group(1) for _p, m in staged]
-                        referenced = set(session.scalars(select(StoredDocument.sha256)
-                                                         .where(StoredDocument.sha256.in_(shas))))
-                        session.rollback()
-                for path, match in staged:
-                    sha, suffix = match.groups()
-                    if sha in referenced:
-                        _publish(path, self.path_for(sha, suffix))
-                        done["published"] += 1
-                    else:
-                        path.unlink(missing_ok=True)
-                        done["deleted"] += 1
-                shutil.rmtree(area, ignore_errors=True)
-            except Exception:
-                log.exception("could not recover staging folder %s (left for the next start)", area)
-            finally:
-                os.close(lock)
+        reader = _reader(engine)
+        try:
+            for area in areas:
+                self._recover_area(area, reader, done)
+        finally:
+            if reader is not engine:
+                reader.dispose()
         if done["published"] or done["deleted"]:
             log.warning("document store recovered after a crash: %(published)d published, %(deleted)d deleted",
                         done)
         return done
+
+    def _recover_area(self, area: Path, engine, done: dict[str, int]) -> None:
+        token = area.name
+        if token.startswith(_NEWBORN):
+            # Not renamed to its token: its creator is between mkdir and rename (microseconds), or was killed
+            # there, or a power loss undid the rename. Only an old one is looked at.
+            token = token[len(_NEWBORN):]
+            try:
+                if time.time() - area.stat().st_mtime < NEWBORN_GRACE_SECONDS:
+                    return
+            except OSError:
+                return
+        lock = _try_lock(area / ".lock")
+        if lock is None:
+            if not (area / ".lock").exists():
+                # No lock file: a creator killed between its mkdir and its lock (nothing written yet), or a folder
+                # another process is removing right now. Only an empty folder goes.
+                with contextlib.suppress(OSError):
+                    area.rmdir()
+            return   # a live transaction's, or another process is recovering it now
+        try:
+            staged = [(p, m) for p in area.iterdir() if (m := _STAGED_NAME.fullmatch(p.name))]
+            referenced = self._referenced(engine, token, [m.group(1) for _p, m in staged]) if staged else set()
+            for path, match in staged:
+                sha, suffix = match.groups()
+                if sha in referenced:
+                    _publish(path, self.path_for(sha, suffix))
+                    done["published"] += 1
+                else:
+                    path.unlink(missing_ok=True)
+                    done["deleted"] += 1
+            shutil.rmtree(area, ignore_errors=True)
+        except Exception:
+            log.exception("could not recover staging folder %s (left for the next start)", area)
+        finally:
+            os.close(lock)
+
+    @staticmethod
+    def _referenced(engine, token: str, shas: list[str]) -> set[str]:
+        """Which of these hashes a committed row names: an issued notice's document or an evidence attachment."""
+        from sqlalchemy import select, text
+
+        from compliance.models import Attachment, StoredDocument
+        with Session(engine) as session:
+            if engine.dialect.name == "postgresql" and _TOKEN.fullmatch(token):
+                # The dead client's transaction may still be finishing on the server (a COMMIT sent just before
+                # the kill): its advisory lock is released only when it has ended.
+                session.execute(text("SET LOCAL lock_timeout = '30s'"))
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(token)})
+            referenced = set(session.scalars(select(StoredDocument.sha256).where(StoredDocument.sha256.in_(shas))))
+            referenced |= set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(shas))))
+            session.rollback()
+        return referenced
+
+
+def _reader(engine):
+    """The engine `recover` reads with. On SQLite a plain deferred transaction: the service's engine begins
+    IMMEDIATE (the write lock), which would make a starting worker wait for a batch's open chunk. A dead
+    process's transaction is already over on SQLite (its locks died with it), so a snapshot read decides."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    from compliance.db import reading_engine
+    return reading_engine(engine.url.render_as_string(hide_password=False))
+
+
+def recover_at_start(app) -> dict[str, int] | None:
+    """`recover` for a process that is starting (a web worker): once, never stopping the start. A folder another
+    worker is sweeping, or a live transaction's, is locked and left alone; so workers starting together share
+    the work and never touch a file in flight. None when it could not run (logged; the next start tries again)."""
+    from compliance.db import db
+    try:
+        with app.app_context():
+            return DocumentStore(app.config["DOCUMENT_STORE"]).recover(db.engine)
+    except Exception:
+        log.exception("could not recover the document store's staging folder at start (left for the next start)")
+        return None
 
 
 def _lock_key(token: str) -> int:
@@ -220,17 +271,20 @@ def _lock_key(token: str) -> int:
 
 
 def _try_lock(path: Path) -> int | None:
-    """An fd holding an exclusive flock on path, or None when someone else holds it (or it is gone)."""
+    """An fd holding an exclusive flock on path, or None when someone else holds it or it is gone. Never creates
+    the file: a lock file is only made with its folder (a sweep that made one could take a folder being removed).
+    """
     try:
         fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        # A folder without its lock file: its creator died between mkdir and creating the lock.
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            return None
+    except OSError:
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Still the file at that path? Its last holder removes the folder before letting go, so a lock taken on a
+        # file opened just before that removal is a lock on nothing.
+        held, current = os.fstat(fd), os.stat(path)
+        if (held.st_dev, held.st_ino) != (current.st_dev, current.st_ino):
+            raise FileNotFoundError(path)
     except OSError:
         os.close(fd)
         return None
@@ -248,14 +302,36 @@ class _StagingArea:
     def __init__(self, store: DocumentStore):
         self.token = secrets.token_hex(8)
         self.path = store.staging_root / self.token
-        self.path.mkdir(parents=True)
-        self.lock = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.lock, fcntl.LOCK_EX)
-        self.files: list[tuple[Path, Path]] = []
+        # Born locked: made under a name `recover` only sweeps when old, locked, then given its token's name.
+        newborn = store.staging_root / f"{_NEWBORN}{self.token}"
+        newborn.mkdir(parents=True)
+        try:
+            self.lock = os.open(newborn / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
+            os.rename(newborn, self.path)
+            _fsync_dir(store.staging_root)   # the rename survives a power loss: a committed file is never newborn
+        except BaseException:
+            shutil.rmtree(newborn, ignore_errors=True)
+            raise
+        self.store = store
+        #: staged path → the transactions that staged it: a savepoint, or None for the transaction itself.
+        self.files: dict[Path, list] = {}
+
+    def drop_savepoint(self, savepoint) -> None:
+        """A savepoint rolled back: delete the files only it (or savepoints inside it) staged."""
+        for staged in list(self.files):
+            owners = [o for o in self.files[staged] if not _within(o, savepoint)]
+            if owners:
+                self.files[staged] = owners
+            else:
+                del self.files[staged]
+                staged.unlink(missing_ok=True)
 
     def publish(self) -> None:
         directories = set()
-        for staged, final in self.files:
+        for staged in self.files:
+            sha, suffix = _STAGED_NAME.fullmatch(staged.name).groups()
+            final = self.store.path_for(sha, suffix)
             _publish(staged, final)
             directories.add(final.parent)
         for directory in directories:
@@ -283,6 +359,22 @@ def _staging_area(session: Session, store: DocumentStore) -> _StagingArea:
             # Held until this transaction ends on the server: `recover` waits on it before deciding.
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(area.token)})
     return area
+
+
+def _within(owner, savepoint) -> bool:
+    """Whether a file staged in transaction `owner` (None: the outermost) belongs to `savepoint`."""
+    while owner is not None:
+        if owner is savepoint:
+            return True
+        owner = owner.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _discard_savepoint(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested and _SESSION_KEY in session.info:
+        for area in session.info[_SESSION_KEY].values():
+            area.drop_savepoint(previous_transaction)
 
 
 @event.listens_for(Session, "after_commit")

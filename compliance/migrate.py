@@ -42,14 +42,22 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def ensure_schema_current(app, connection=None) -> None:
     """Refuse to run against a database that is missing migrations, saying which command fixes it."""
-    from compliance.db import make_engine
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from compliance.db import DatabaseUnreachable, reading_engine, unreachable_message
 
     if connection is not None:
         current = current_revision(connection)
     else:
-        engine = make_engine(app.config["DATABASE_URL"])
+        # A read: on SQLite it must not wait for the write lock (a worker starting beside an open batch chunk).
+        engine = reading_engine(app.config["DATABASE_URL"])
         try:
             current = current_revision(engine)
+        except (OperationalError, InterfaceError):
+            message = unreachable_message(app.config["DATABASE_URL"])
+            if message is None:
+                raise
+            raise DatabaseUnreachable(message) from None
         finally:
             engine.dispose()
     head = head_revision()

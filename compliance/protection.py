@@ -2,11 +2,12 @@
 
 Two layers keep the archive whole ("nothing lost, nothing altered"):
 
-* Triggers (migration 0008, both engines) refuse: any UPDATE or DELETE of an audit row (case_events,
+* Triggers (migrations 0008 and 0011, both engines) refuse: any UPDATE or DELETE of an audit row (case_events,
   admin_events), of a stored document's row (stored_documents) or of an evidence attachment (attachments); any
   change to an issued notice's legal fields; any status change of an issued notice except issued → withdrawn
-  (what issuing its withdrawal notice does); DELETE of an issued or withdrawn notice; on PostgreSQL also TRUNCATE
-  of those tables. Drafts and approved notices stay editable.
+  (what issuing its withdrawal notice does); DELETE of an issued or withdrawn notice; DELETE of a service record
+  (notice_services) and any UPDATE of one except marking it superseded, once (what correcting it does); on
+  PostgreSQL also TRUNCATE of those tables. Drafts and approved notices stay editable.
 * On PostgreSQL two roles: the OWNER role runs the migrations and owns every table (only an owner may disable or
   drop a trigger); the APPLICATION role, which `compliance serve` and the scheduler connect as, gets exactly the
   rights of its table's class below, and never TRUNCATE, TRIGGER or REFERENCES. `compliance db upgrade` applies
@@ -26,7 +27,8 @@ from sqlalchemy import text
 #: Rows are written once and never changed or removed: the audit trail and the archive.
 APPEND_ONLY = frozenset({"case_events", "admin_events", "stored_documents", "attachments"})
 #: Rows change, but are never deleted; triggers freeze what must not change (an issued notice's legal fields).
-#: notice_services (migration 0006): a correction supersedes a service record, which is kept.
+#: notice_services (migration 0006): a correction supersedes a service record, which is kept; the only UPDATE
+#: its triggers (0011) let through is that supersession (superseded_at from NULL to a time, once).
 NO_DELETE = frozenset({"notices", "notice_services"})
 #: Ordinary working data: the service inserts, updates and deletes.
 #: api_tokens, api_idempotency_keys (migration 0009): revoked tokens and expired keys are working data.

@@ -15,8 +15,13 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        """In each worker as it starts (no preload): the app, then the sweep of what killed processes left in the
+        document store's staging (a worker gunicorn restarts after a timeout or a crash left its own)."""
         from compliance import create_app
-        return create_app(self.config or None)
+        from compliance.documents import recover_at_start
+        app = create_app(self.config or None)
+        recover_at_start(app)
+        return app
 
 
 def gunicorn_options(*, host: str, port: int, workers: int, threads: int = 4,

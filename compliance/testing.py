@@ -259,14 +259,18 @@ def build_archive(session: Session, *, store, now: dt.datetime, count: int = 3) 
     """A street with `count` cases whose opinions went out, one of them withdrawn (its withdrawal notice issued
     too), a photo attached to each case, and one more notice approved but not issued; committed by the caller.
 
+    The second opinion's (or the withdrawal's) service is recorded, then corrected: a superseded and a current
+    service record.
     Returns ids: {"street", "drafter", "approver", "issued" (notice ids), "withdrawn", "withdrawal", "approved",
-    "attachments", "codes" (verification codes of every issued notice)}.
+    "attachments", "codes" (verification codes of every issued notice), "services" ([superseded, current])}.
     """
     from sqlalchemy import select
 
     from compliance.models import JurisdictionLevel, Notice, Role
     from compliance.operations.attachments import attach_evidence
     from compliance.operations.notices import approve_notice, issue_notice, request_withdrawal
+    from compliance.clock import business_date
+    from compliance.operations.service import correct_service, record_service
     from compliance.operations.users import create_user
     from compliance.seed import add_jurisdiction
     chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
@@ -294,8 +298,16 @@ def build_archive(session: Session, *, store, now: dt.datetime, count: int = 3) 
         attachments.append(attach_evidence(session, case_id, data=tiny_png(i + 1), filename=f"现场照片{i}.png",
                                            actor=drafter, now=now, store=store).id)
     session.flush()
+    # The second opinion (with one case: the withdrawal) was served, recorded wrongly first and then corrected
+    # (its case's photo as the proof).
+    served = ids[1] if count > 1 else withdrawal.id
+    first = record_service(session, served, actor=drafter, now=now, method="mail", served_on=business_date(now),
+                           served_by=drafter, tracking_number="1180000000000", recipient="林玥")
+    current = correct_service(session, served, actor=drafter, now=now, reason="邮件未投递，改为当面送达",
+                              method="direct", served_on=business_date(now), served_by=drafter, recipient="林玥",
+                              proof_attachment_id=attachments[ids.index(served) if count > 1 else 0])
     issued = [*ids, withdrawal.id]
     codes = {n.id: n.verification_code for n in session.scalars(select(Notice).where(Notice.id.in_(issued)))}
     return {"street": street.id, "drafter": drafter.id, "approver": chair.id, "issued": issued,
             "withdrawn": withdrawn, "withdrawal": withdrawal.id, "approved": approved, "attachments": attachments,
-            "codes": codes}
+            "codes": codes, "services": [first.id, current.id]}

@@ -4,8 +4,8 @@ The key's row is inserted in the transaction of the change itself, before the op
 CONFLICT DO NOTHING on the unique (user, key) index. Two requests racing with one key: the second's insert waits
 for the first transaction (PostgreSQL blocks on the index entry; SQLite's BEGIN IMMEDIATE already serialises
 writers), then finds the row and answers what the first answered. The operation runs in a savepoint: a refusal
-(409, 422, …) is rolled back and its answer kept under the key like a success; an unexpected error rolls back
-the key too, so the request may be retried.
+(409, 422, …) is rolled back and its answer kept under the key like a success; an unexpected error, or a refusal
+that passes (503: the document store cannot be written), rolls back the key too, so the request may be retried.
 """
 from __future__ import annotations
 
@@ -122,7 +122,8 @@ def _run_once(operation: Callable[[], tuple[int, dict]], stored: tuple[int, str]
         text = json.dumps(body, ensure_ascii=False)
     except (DomainError, StaleDataError) as exc:
         err = exc if isinstance(exc, DomainError) else Conflict("记录已被他人修改，请刷新后重试")
-        if stored is None:
+        if stored is None or err.status >= 500:
+            # A 5xx refusal (the document store cannot be written) is passing: the key goes too, so a retry runs.
             session.rollback()
             return from_domain_error(err)
         refused = from_domain_error(err)

@@ -20,7 +20,40 @@ def _create_app():
     return create_app(check_schema=False)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+class _Main(FlaskGroup):
+    """The command group: a database that cannot be reached is one Chinese line naming it, never a traceback."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import InterfaceError, OperationalError
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, InterfaceError):
+            message = _unreachable(ctx)
+            if message is None:
+                raise   # the database is there: a real error, shown as one
+            raise click.ClickException(message) from None
+
+
+def _unreachable(ctx) -> str | None:
+    """After a connection-class error: the line saying which database cannot be reached, if one cannot."""
+    from flask.cli import ScriptInfo
+
+    from compliance.db import unreachable_message
+    try:
+        config = ctx.ensure_object(ScriptInfo).load_app().config
+    except Exception:
+        return None
+    candidates = [(config.get("DATABASE_URL"), "COMPLIANCE_DATABASE_URL"),
+                  (config.get("MIGRATION_DATABASE_URL"), "COMPLIANCE_MIGRATION_DATABASE_URL")]
+    for url, setting in candidates:
+        if url:
+            message = unreachable_message(url, setting)
+            if message is not None:
+                return message
+    return None
+
+
+@click.group(cls=_Main, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def main():
     """工会劳动法律监督案件管理 (compliance case management)."""
 

@@ -45,7 +45,7 @@ def documents_check(repair, grace_minutes, as_json):
     from compliance.archive_check import check_documents
     from compliance.cli.common import require_current_schema
     from compliance.documents import document_store
-    from compliance.archive_check import reading_engine
+    from compliance.db import reading_engine
     require_current_schema()
     db.session.remove()   # let go of the schema check's transaction (on SQLite: the write lock)
     engine = reading_engine(current_app.config["DATABASE_URL"])

@@ -5,11 +5,13 @@ HEIC/HEIF or PDF whose structure starts as its format says is accepted; anything
 a web page named photo.jpg) is refused, naming what it is. A name whose extension contradicts the content is kept
 with the content's extension (scan.pdf holding a JPEG is stored as scan.jpg, image/jpeg), and the audit says so.
 
-Order of work: check the actor and every input, then write the bytes to the document store, then the rows. A
-refusal therefore stores nothing. If the store write fails, nothing has been written to the database, and the
-caller rolls back. If the database part fails after the file was written, the file remains in the store with
-no row pointing to it. That does no harm: the store is content-addressed, so the same upload later reuses the
-same path, and nothing links to the file (the same rule as issued PDFs, docs/notices.md).
+Order of work: check the actor and every input, then stage the bytes in the document store, then the rows. A
+refusal therefore stores nothing. The bytes are staged as an issued notice's PDF is (compliance/documents.py):
+they reach the store's tree only when the transaction that inserts the attachment commits; a rollback (or a
+rolled-back savepoint, as the API's) deletes them; a process killed in between leaves them in staging, where
+`recover` deletes them at the next start (or publishes them, when the commit got through). So every evidence
+file in the store is referenced by a committed attachment. A store that cannot be written is StoreUnavailable
+(503, one Chinese sentence), with nothing written to the database.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.access import Permission, require
-from compliance.documents import DocumentStore
+from compliance.documents import DocumentStore, unwritable
 from compliance.errors import NotFound, ValidationFailed
 from compliance.models import Attachment, Case, CaseEvent, User
 from compliance.operations.cases import next_event_seq
@@ -295,8 +297,11 @@ def attach_evidence(session: Session, case_id: int, *, data: bytes, filename: st
                                field="file", detected=what)
     name, contradicted = stored_filename(filename, kind)
 
-    # Every check passed: the bytes go to the store first; a failure there leaves the database untouched.
-    sha, _path = store.put(data, suffix=kind.suffix)
+    # Every check passed: the bytes are staged first (published at commit); a failure there writes no row.
+    try:
+        sha, _path = store.stage(session, data, suffix=kind.suffix)
+    except OSError as exc:
+        raise unwritable(exc, "未保存任何内容") from exc
 
     attachment = Attachment(case_id=case.id, event_id=event.id if event else None, filename=name,
                             content_type=kind.content_type, size=len(data), sha256=sha, description=description,

@@ -4,7 +4,9 @@ application) waits as 待送达 until this is recorded, then runs from the servi
 
 One current service record per notice. A wrong record is corrected, not edited: `correct_service` keeps the old
 record (marked superseded) and writes a new one with a reason; the period is recounted from the new date while it
-is still running (once it has ended, the case moved on on its basis, and only the record is corrected).
+is still running (once it has ended, the case moved on on its basis, and only the record is corrected). The
+database holds to it (migration 0011, both engines): a service record is never deleted, and the only change it
+ever takes is being marked superseded, once.
 """
 from __future__ import annotations
 
@@ -177,16 +179,16 @@ def correct_service(session: Session, notice_id: int, *, actor: User, now: dt.da
     if old.deadline_id is not None:
         row, started = _start(session, notice, case, values["served_on"], deadline_id=old.deadline_id,
                               policy=policy or load_policy(session))
-    service = _write(session, notice, case, values, actor=actor, now=now, started=row, details=started,
-                     action="notice.service_corrected", reason=reason, supersedes=old)
-    if row is None:
-        service.deadline_id = old.deadline_id
-    return service
+    # The record names the deadline its service rests on: the recounted one, or the one the old record started
+    # (a service record is never updated afterwards: migration 0011).
+    return _write(session, notice, case, values, actor=actor, now=now, started=row, details=started,
+                  action="notice.service_corrected", reason=reason, supersedes=old,
+                  deadline_id=row.id if row is not None else old.deadline_id)
 
 
 def _write(session: Session, notice: Notice, case: Case, values: dict, *, actor: User, now: dt.datetime,
            started: Deadline | None, details: dict | None, action: str, reason: str = "",
-           supersedes: NoticeService | None = None) -> NoticeService:
+           supersedes: NoticeService | None = None, deadline_id: int | None = None) -> NoticeService:
     event = CaseEvent(case_id=case.id, seq=next_event_seq(case), actor_id=actor.id, action=action, trigger=None,
                       from_state=case.state, to_state=case.state, reason=reason, created_at=now,
                       details=plain({"notice_id": notice.id, "notice_type": notice.notice_type,
@@ -200,7 +202,7 @@ def _write(session: Session, notice: Notice, case: Case, values: dict, *, actor:
     session.add(event)
     session.flush()
     service = NoticeService(notice_id=notice.id, case_id=case.id, event_id=event.id, recorded_by_id=actor.id,
-                            recorded_at=now, deadline_id=started.id if started is not None else None,
+                            recorded_at=now, deadline_id=started.id if started is not None else deadline_id,
                             supersedes_id=supersedes.id if supersedes else None, **values)
     session.add(service)
     session.flush()

@@ -22,7 +22,7 @@ from wtforms.validators import Length
 from compliance.access import Permission, can
 from compliance.clock import to_beijing, utcnow
 from compliance.db import db
-from compliance.documents import DocumentMissing, document_store
+from compliance.documents import DocumentMissing, StoreUnavailable, document_store
 from compliance.errors import NotAllowed, ValidationFailed
 from compliance.models import Attachment, Case, CaseEvent, User
 from compliance.operations import attachments as ops
@@ -196,12 +196,12 @@ def upload(case_id: int):
         target = {"description": form.description, "event_id": form.event_id}.get(exc.field or "", form.file)
         target.errors = [*target.errors, exc.message]
         return _page(case, form, exc.status)
-    except OSError:
+    except StoreUnavailable as exc:
         # The document store could not be written: nothing reached the database.
         db.session.rollback()
-        current_app.logger.exception("evidence for case %s: the document store could not be written", case_id)
-        return render_template("error.html", title="文件保存失败",
-                               message="文档库暂时无法写入，未保存任何内容。请稍后重试或联系管理员。", status=503), 503
+        current_app.logger.warning("evidence for case %s: the document store could not be written (%s)", case_id,
+                                   exc.details.get("errno"))
+        return render_template("error.html", title="文件保存失败", message=exc.message, status=503), 503
     db.session.commit()
     given = ops.clean_filename(upload_.filename)
     kind = ops.KINDS[attachment.content_type]

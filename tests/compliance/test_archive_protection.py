@@ -7,12 +7,14 @@ refuse the owner too. On SQLite the triggers refuse the same changes.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from compliance.db import Base, make_engine
-from compliance.models import Attachment, CaseEvent, Notice, StoredDocument
+from compliance.models import Attachment, CaseEvent, Notice, NoticeService, StoredDocument
 from compliance.protection import (APPEND_ONLY, MUTABLE, NO_DELETE, READ_ONLY, REFUSAL_PREFIX, REFUSAL_SQLSTATE,
                                    UnclassifiedTable, database_tables, grant_statements, is_refusal,
                                    refusal_message, table_class)
@@ -96,13 +98,14 @@ def test_the_triggers_are_in_place(owner_engine):
         if conn.dialect.name == "postgresql":
             names = set(conn.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'")))
             expected = {"case_events_no_update", "admin_events_no_update", "stored_documents_no_change",
-                        "attachments_no_change", "notices_issued_guard"} | {
+                        "attachments_no_change", "notices_issued_guard", "notice_services_guard"} | {
                 f"{t}_no_truncate" for t in ("case_events", "admin_events", "stored_documents", "attachments",
-                                             "notices")}
+                                             "notices", "notice_services")}
         else:
             names = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
             expected = {f"{t}_no_{op}" for t in APPEND_ONLY for op in ("update", "delete")} | {
-                "notices_issued_frozen", "notices_issued_status", "notices_issued_no_delete"}
+                "notices_issued_frozen", "notices_issued_status", "notices_issued_no_delete",
+                "notice_services_no_delete", "notice_services_frozen", "notice_services_superseded"}
     assert expected <= names
 
 
@@ -110,7 +113,8 @@ def test_the_triggers_are_in_place(owner_engine):
 
 def _changes(archive):
     issued, withdrawn = _issued(archive), archive.ids["withdrawn"]
-    n = Notice.__table__
+    superseded, current = archive.ids["services"]
+    n, ns = Notice.__table__, NoticeService.__table__
     return {
         "number": update(n).where(n.c.id == issued).values(number="京篡改〔2026〕1号"),
         "addressee": update(n).where(n.c.id == issued).values(snapshot={"addressee": {"name": "另一家公司"}}),
@@ -131,21 +135,37 @@ def _changes(archive):
         "delete attachment": delete(Attachment.__table__),
         "event": update(CaseEvent.__table__).values(reason="篡改"),
         "delete event": delete(CaseEvent.__table__),
+        "service date": update(ns).where(ns.c.id == current).values(served_on=dt.date(2026, 12, 31)),
+        "service method": update(ns).where(ns.c.id == current).values(method="left"),
+        "service recipient": update(ns).where(ns.c.id == superseded).values(recipient="另一个人"),
+        "service proof": update(ns).where(ns.c.id == current).values(proof_attachment_id=None),
+        "service deadline": update(ns).where(ns.c.id == current).values(deadline_id=None),
+        "supersede and edit": update(ns).where(ns.c.id == current).values(superseded_at=dt.datetime(
+            2026, 11, 25, tzinfo=dt.timezone.utc), served_on=dt.date(2026, 11, 25)),
+        "un-supersede": update(ns).where(ns.c.id == superseded).values(superseded_at=None),
+        "re-supersede": update(ns).where(ns.c.id == superseded).values(superseded_at=dt.datetime(
+            2027, 1, 1, tzinfo=dt.timezone.utc)),
+        "delete current service": delete(ns).where(ns.c.id == current),
+        "delete superseded service": delete(ns).where(ns.c.id == superseded),
     }
 
 
 CHANGES = ["number", "addressee", "type", "issuer", "issue date", "hash", "verification code", "back to draft",
            "un-withdraw", "delete issued", "delete withdrawn", "document size", "document path", "delete document",
-           "attachment hash", "delete attachment", "event", "delete event"]
+           "attachment hash", "delete attachment", "event", "delete event", "service date", "service method",
+           "service recipient", "service proof", "service deadline", "supersede and edit", "un-supersede",
+           "re-supersede", "delete current service", "delete superseded service"]
 
 
 @pytest.mark.parametrize("change", CHANGES)
 def test_the_service_account_cannot_alter_or_remove_the_archive(archive, app_engine, change):
     before = _row(app_engine, Notice, _issued(archive))
+    services = [_row(app_engine, NoticeService, i) for i in archive.ids["services"]]
     exc = _refused(app_engine, _changes(archive)[change])
     assert is_refusal(exc), exc
     assert refusal_message(exc).startswith(REFUSAL_PREFIX)
     assert _row(app_engine, Notice, _issued(archive)) == before
+    assert [_row(app_engine, NoticeService, i) for i in archive.ids["services"]] == services
 
 
 @pytest.mark.parametrize("change", CHANGES)
@@ -164,6 +184,8 @@ def test_the_triggers_refuse_even_the_owner(archive, owner_engine, change):
     "TRUNCATE notices, stored_documents CASCADE",
     "TRUNCATE attachments",
     "TRUNCATE admin_events",
+    "TRUNCATE notice_services",
+    "ALTER TABLE notice_services DISABLE TRIGGER notice_services_guard",
     "ALTER TABLE notices DISABLE TRIGGER notices_issued_guard",
     "ALTER TABLE case_events DISABLE TRIGGER ALL",
     "DROP TRIGGER notices_issued_guard ON notices",
@@ -186,7 +208,7 @@ def test_the_application_role_may_not_truncate_or_touch_triggers(archive, app_en
 
 @postgres_only
 @pytest.mark.parametrize("statement", ["TRUNCATE case_events CASCADE", "TRUNCATE notices CASCADE",
-                                       "TRUNCATE stored_documents CASCADE"])
+                                       "TRUNCATE stored_documents CASCADE", "TRUNCATE notice_services"])
 def test_truncate_is_refused_to_the_owner_by_a_trigger(archive, owner_engine, statement):
     exc = _refused(owner_engine, statement)
     assert exc.orig.sqlstate == REFUSAL_SQLSTATE, exc
@@ -200,7 +222,8 @@ def test_the_application_role_has_exactly_its_class_rights(archive, app_engine):
         for table in APPEND_ONLY:
             assert has(table, "SELECT") and has(table, "INSERT"), table
             assert not has(table, "UPDATE") and not has(table, "DELETE") and not has(table, "TRUNCATE"), table
-        assert has("notices", "UPDATE") and not has("notices", "DELETE") and not has("notices", "TRUNCATE")
+        for table in NO_DELETE:
+            assert has(table, "UPDATE") and not has(table, "DELETE") and not has(table, "TRUNCATE"), table
         assert has("cases", "DELETE") and not has("cases", "TRUNCATE") and not has("cases", "TRIGGER")
         assert has("alembic_version", "SELECT") and not has("alembic_version", "UPDATE")
 
@@ -215,6 +238,22 @@ def test_an_issued_notice_may_become_withdrawn_and_nothing_else(archive, app_eng
                          .values(status="withdrawn", version=Notice.version + 1))
             assert conn.scalar(select(Notice.status).where(Notice.id == issued)) == "withdrawn"
             tx.rollback()
+
+
+def test_a_current_service_record_may_be_superseded_once(archive, app_engine):
+    """What correct_service does: mark the record in force superseded (and nothing else), then insert its successor."""
+    superseded, current = archive.ids["services"]
+    ns = NoticeService.__table__
+    when = dt.datetime(2026, 11, 25, 2, tzinfo=dt.timezone.utc)
+    with app_engine.connect() as conn:
+        with conn.begin() as tx:
+            conn.execute(update(ns).where(ns.c.id == current).values(superseded_at=when))
+            assert conn.scalar(select(ns.c.superseded_at).where(ns.c.id == current)) == when
+            conn.execute(update(ns).where(ns.c.id == current).values(superseded_at=when))   # no change: allowed
+            tx.rollback()
+    with app_engine.connect() as conn:
+        assert conn.scalar(select(ns.c.superseded_at).where(ns.c.id == current)) is None
+        assert conn.scalar(select(ns.c.supersedes_id).where(ns.c.id == current)) == superseded
 
 
 def test_notices_not_yet_issued_stay_editable(archive, app_engine):

@@ -101,9 +101,10 @@ def test_a_photo_or_pdf_is_stored_with_its_hash_and_audited(session, case, super
     assert (attachment.sha256, attachment.content_type, attachment.size) == (sha, content_type, len(data))
     assert attachment.filename == filename and attachment.description == "整改现场"
     assert attachment.uploaded_by_id == supervisor.id and attachment.uploaded_at == now
+    assert store.get(sha, suffix=suffix) == data      # staged until the commit, and readable meanwhile
+    session.commit()
     path = store.path_for(sha, suffix)
     assert path.read_bytes() == data and path.name == f"{sha}{suffix}"
-    assert store.get(sha, suffix=suffix) == data
     event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                             .order_by(CaseEvent.seq.desc())).first()
     assert event.action == "case.evidence_attached" and event.actor_id == supervisor.id
@@ -126,8 +127,8 @@ def test_a_real_camera_jpeg_with_exif_is_accepted(session, case, supervisor, sto
 
 def test_notices_keep_their_pdf_path(store):
     """Evidence brought extensions to the store; an issued notice's path is what it always was."""
-    sha, relpath = store.put(PDF)
-    assert relpath == f"{sha[:2]}/{sha[2:4]}/{sha}.pdf"
+    sha = hashlib.sha256(PDF).hexdigest()
+    assert store.path_for(sha) == store.root / sha[:2] / sha[2:4] / f"{sha}.pdf"
     with pytest.raises(ValueError):
         store.path_for(sha, "/../../etc")
 
@@ -202,18 +203,33 @@ def test_who_may_attach(session, case, make_user, store, now):
                                store=store).case_id == case.id
 
 
-def test_a_store_that_cannot_be_written_leaves_the_database_untouched(session, case, supervisor, store, now):
-    class FullDisk(type(store)):
-        def put(self, data, suffix=".pdf"):
-            raise OSError(28, "No space left on device")
-
+def test_a_store_that_cannot_be_written_leaves_the_database_untouched(session, case, supervisor, now, tmp_path):
+    from compliance.documents import DocumentStore, StoreUnavailable
+    from tests.compliance.test_issue_store_errors import _unwritable
+    store = DocumentStore(tmp_path / "store")
+    store.root.mkdir()
     before = database_state(session, store.root)
-    with pytest.raises(OSError):
-        ops.attach_evidence(session, case.id, data=PNG, filename="a.png", actor=supervisor, now=now,
-                            store=FullDisk(store.root))
+    with _unwritable(store.root), pytest.raises(StoreUnavailable) as refused:
+        ops.attach_evidence(session, case.id, data=PNG, filename="a.png", actor=supervisor, now=now, store=store)
+    assert refused.value.status == 503
+    assert refused.value.message.startswith("服务没有写入文书库的权限，未保存任何内容")
     assert not session.new and not session.dirty     # nothing pending either: the case row was not touched
     session.rollback()
     assert database_state(session, store.root) == before
+
+
+def test_the_page_says_so_when_the_store_cannot_be_written(app, session, case, supervisor_client, tmp_path,
+                                                           monkeypatch):
+    from tests.compliance.test_issue_store_errors import _unwritable
+    root = tmp_path / "store"
+    root.mkdir()
+    monkeypatch.setitem(app.config, "DOCUMENT_STORE", str(root))
+    before = database_state(session, root)
+    with _unwritable(root):
+        res = post_file(supervisor_client, case.id, PNG, "整改照片.png")
+    assert res.status_code == 503 and "服务没有写入文书库的权限，未保存任何内容" in text(res)
+    session.expire_all()
+    assert database_state(session, root) == before
 
 
 @pytest.mark.parametrize(("given", "content", "kept"), [
