@@ -161,7 +161,7 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
     session.flush()
     result = StepResult(case=case, event=event)
     result.closed = _close_deadlines(session, case, step, event, now)
-    awaiting = reads.awaiting(row)
+    awaiting = set(reads.awaiting(row))   # the rules with a row waiting for service (none: no query for it)
     for due in step.starts:
         waiting = (None if due.awaiting_service or due.rule.key not in awaiting
                    else _awaiting_row(session, case.id, due.rule.key))
@@ -174,6 +174,8 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
         deadline = new_deadline(case.id, due, event.id, now)
         session.add(deadline)
         result.started.append(deadline)
+        if due.awaiting_service:
+            awaiting.add(due.rule.key)
     # The drafts read earlier steps from the database (one query for all of them, and only when they print
     # something this step does not hold); what this step adds they take from `started` and `current`, so the new
     # rows can wait for the one flush below.
