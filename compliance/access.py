@@ -19,7 +19,7 @@ class Permission(StrEnum):
     OPEN_CASE = "open_case"
     WORK_CASE = "work_case"                  #: take a step of the ladder, attach evidence
     EDIT_DRAFT = "edit_draft"                #: complete a draft notice's facts
-    APPROVE_NOTICE = "approve_notice"        #: approve or send back (four eyes: never one's own draft)
+    APPROVE_NOTICE = "approve_notice"        #: approve or send back (four eyes: never a draft one drafted or edited)
     ISSUE_NOTICE = "issue_notice"            #: number, render and archive an approved notice
     WITHDRAW_NOTICE = "withdraw_notice"      #: draft the withdrawal of an issued notice
     MANAGE_USERS = "manage_users"            #: accounts, roles, passwords, locks, sessions

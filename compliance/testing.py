@@ -144,13 +144,19 @@ UNPAID_FUNDS_CLIMB = [
                         "reference": "朝人社信〔2026〕3号", "seriousness": "一般"}),
 ]
 
-#: What a supervisor completes on drafts the case file cannot fill by itself.
+#: What a supervisor completes on drafts the case file cannot fill by itself (the payment order is a district
+#: letter: a supervisor of the district completes it, never its approver, who must not have edited it).
 DRAFT_COMPLETIONS = {"payment_order": {"applicant": {"address": "北京市朝阳区示例路1号", "representative": "李卫东"}}}
 
 
 def issue_drafts(session: Session, case_id: int, *, approver: User, now: dt.datetime, store,
-                 public_base: str = "http://127.0.0.1:5000") -> list:
-    """The chair completes, approves and issues every draft of a case (the letters go out); returns them."""
+                 editor: User | None = None, public_base: str = "http://127.0.0.1:5000") -> list:
+    """The editor completes every draft of a case that needs it (DRAFT_COMPLETIONS), the chair approves and issues
+    them all (the letters go out); returns them.
+
+    editor: a supervisor with the issuing committee in scope (a district's for the county-level letters of a street
+    case); four eyes: never the approver. Needed only when a draft is to be completed.
+    """
     from sqlalchemy import select
 
     from compliance.models import Notice
@@ -159,7 +165,10 @@ def issue_drafts(session: Session, case_id: int, *, approver: User, now: dt.date
                              .order_by(Notice.id)).all()
     for notice in drafts:
         if notice.notice_type in DRAFT_COMPLETIONS:
-            update_draft(session, notice.id, DRAFT_COMPLETIONS[notice.notice_type], actor=approver, now=now)
+            if editor is None:
+                raise ValueError(f"issue_drafts: the {notice.notice_type} draft must be completed: pass editor= "
+                                 "(a supervisor of its issuer, not the approver)")
+            update_draft(session, notice.id, DRAFT_COMPLETIONS[notice.notice_type], actor=editor, now=now)
         approve_notice(session, notice.id, approver=approver, now=now)
         issue_notice(session, notice.id, actor=approver, now=now, store=store, public_base=public_base)
     return drafts

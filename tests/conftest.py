@@ -306,12 +306,22 @@ def approver(session, make_user):
 
 
 @pytest.fixture
-def send_letters(session, approver, store):
-    """Complete, approve and issue every draft notice of a case through the real operations (the letter goes out)."""
+def district_supervisor(session, make_user):
+    """A supervisor of the district (朝阳): completes the district's letters of a test street case (the street's
+    supervisors may not edit them, and the approver must not: four eyes)."""
+    from compliance.models import Jurisdiction, Role
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    return make_user(name="孙区监", roles={Role.SUPERVISOR}, jurisdiction=chaoyang)
+
+
+@pytest.fixture
+def send_letters(session, approver, district_supervisor, store):
+    """Complete (the district supervisor), approve and issue (the chair) every draft notice of a case through the
+    real operations (the letters go out)."""
     from compliance.testing import issue_drafts
 
     def send(case_id, now):
-        return issue_drafts(session, case_id, approver=approver, now=now, store=store)
+        return issue_drafts(session, case_id, approver=approver, editor=district_supervisor, now=now, store=store)
     return send
 
 

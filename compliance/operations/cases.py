@@ -161,8 +161,10 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
     session.flush()
     result = StepResult(case=case, event=event)
     result.closed = _close_deadlines(session, case, step, event, now)
+    awaiting = set(reads.awaiting(row))   # the rules with a row waiting for service (none: no query for it)
     for due in step.starts:
-        waiting = None if due.awaiting_service else _awaiting_row(session, case.id, due.rule.key)
+        waiting = (None if due.awaiting_service or due.rule.key not in awaiting
+                   else _awaiting_row(session, case.id, due.rule.key))
         if waiting is not None:
             # The step starts a period that was waiting for a receipt (the court's service of the 支付令 on the
             # debtor): the waiting row runs from now on, so the case keeps one row per period.
@@ -172,6 +174,8 @@ def fire_trigger(session: Session, case_id: int, trigger: str, inputs: Mapping[s
         deadline = new_deadline(case.id, due, event.id, now)
         session.add(deadline)
         result.started.append(deadline)
+        if due.awaiting_service:
+            awaiting.add(due.rule.key)
     # The drafts read earlier steps from the database (one query for all of them, and only when they print
     # something this step does not hold); what this step adds they take from `started` and `current`, so the new
     # rows can wait for the one flush below.
@@ -206,7 +210,8 @@ def _periods_in_words(notice_type: str, step: Step) -> dict[str, str]:
 @dataclass(frozen=True)
 class _Reads:
     """What every step reads besides the case row: the holiday-data version (for load_policy's cache; not when
-    the caller gives a policy) and the case's issued letter types (for the letter a step may wait for).
+    the caller gives a policy), the case's issued letter types (for the letter a step may wait for) and the rules
+    of its deadlines waiting for service (a step that starts one of those takes the waiting row).
 
     They ride on the locking SELECT as scalar subqueries: one round trip, one statement shape for every step
     (PostgreSQL plans a statement anew until it has run a few times on a connection). A subquery sees the
@@ -220,13 +225,16 @@ class _Reads:
     version: bool
 
     def columns(self, case_id) -> list:
-        notices = Notice.__table__.c
+        notices, deadlines = Notice.__table__.c, Deadline.__table__.c
         snapshot = Case.__table__.alias("case_as_read")
         return [
             *(VERSION_COLUMNS if self.version else ()),
             select(func.aggregate_strings(notices.notice_type, ","))
             .where(notices.case_id == case_id, notices.status == NoticeStatus.ISSUED.value)
             .scalar_subquery().label("issued_letters"),
+            select(func.aggregate_strings(deadlines.rule_key, ","))
+            .where(deadlines.case_id == case_id, deadlines.status == DeadlineStatus.AWAITING_SERVICE.value)
+            .scalar_subquery().label("awaiting_rules"),
             select(snapshot.c.version).where(snapshot.c.id == case_id).scalar_subquery().label("case_version_as_read"),
         ]
 
@@ -241,6 +249,12 @@ class _Reads:
     def issued(row: Mapping[str, Any]) -> frozenset[str]:
         """The notice types the case has issued and not withdrawn (as issued_letter_types)."""
         return frozenset(filter(None, (row["issued_letters"] or "").split(",")))
+
+    @staticmethod
+    def awaiting(row: Mapping[str, Any]) -> frozenset[str]:
+        """The rule keys of the case's deadlines waiting for a letter's service (_awaiting_row finds one only
+        for these: most steps that start a period then need no query for it)."""
+        return frozenset(filter(None, (row["awaiting_rules"] or "").split(",")))
 
 
 _READS = {True: _Reads(version=True), False: _Reads(version=False)}

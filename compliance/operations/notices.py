@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 import letters
@@ -39,6 +39,8 @@ MAX_REASON = 1000
 #: Characters a comment may not hold: controls, invisible format characters (a right-to-left override reorders
 #: what the page shows), lone surrogates, Unicode line separators.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+#: The case event that records an edit of a draft's facts (update_draft), with its actor.
+DRAFT_EDIT = "notice.draft_updated"
 #: Unambiguous characters for verification codes (no 0/O, 1/I/L).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
@@ -184,7 +186,7 @@ def update_draft(session: Session, notice_id: int, changes: Mapping[str, Any], *
     notice.snapshot = snapshot
     unsubmitted = notice.submitted_at is not None
     notice.submitted_at = notice.submitted_by_id = None
-    _audit(session, case, actor, "notice.draft_updated", now, notice, changed=changed,
+    _audit(session, case, actor, DRAFT_EDIT, now, notice, changed=changed,
            values={k: normalised[k] for k in changed}, **({"left_queue": True} if unsubmitted else {}))
     session.flush()
     return notice
@@ -273,9 +275,24 @@ def submit_notice(session: Session, notice_id: int, *, actor: User, now: dt.date
     return notice
 
 
+def editors(session: Session, notice: Notice) -> set[int]:
+    """Who edited the draft's facts (the actors of its notice.draft_updated events): with its drafter, the people
+    four eyes keep from approving it. Any edit counts, even one that was later overwritten or sent back."""
+    rows = session.execute(select(CaseEvent.actor_id, CaseEvent.details)
+                           .where(CaseEvent.case_id == notice.case_id, CaseEvent.action == DRAFT_EDIT))
+    return {actor for actor, details in rows if actor is not None and (details or {}).get("notice_id") == notice.id}
+
+
+def edited_by(user_id: int):
+    """SQL: the notice's facts were edited by this user (for the approvers' queue and counts)."""
+    return exists().where(CaseEvent.case_id == Notice.case_id, CaseEvent.action == DRAFT_EDIT,
+                          CaseEvent.actor_id == user_id, CaseEvent.details["notice_id"].as_integer() == Notice.id)
+
+
 def approve_notice(session: Session, notice_id: int, *, approver: User, now: dt.datetime,
                    expected_version: int | None = None, sign_as: str = "chair") -> Notice:
-    """A leader who did not draft it approves; the issuer's own chair (or vice-chair) signs; facts must be complete.
+    """A leader who neither drafted nor edited it approves (four eyes); the issuer's own chair (or vice-chair)
+    signs; facts must be complete.
 
     A draft need not have been submitted (the command line approves directly); the queue shows submitted ones.
     """
@@ -287,6 +304,8 @@ def approve_notice(session: Session, notice_id: int, *, approver: User, now: dt.
         raise NotAllowed(f"只有草稿可以审批，该文书{NoticeStatus(notice.status).label}")
     if notice.drafted_by_id == approver.id:
         raise NotAllowed("您是此文书的起草人：文书须由起草人以外的审批领导审批")
+    if approver.id in editors(session, notice):
+        raise NotAllowed("您修改过此文书草稿的内容：文书须由未起草、未修改过它的审批领导审批")
     if sign_as not in SIGNATORIES:
         raise ValidationFailed("签发人应为委员会主任或副主任", field="sign_as")
     issuer = session.get(Jurisdiction, notice.issuer_id)

@@ -18,6 +18,7 @@ from compliance.access import Permission, can, permissions
 from compliance.db import db
 from compliance.models import (Case, CaseViolation, Deadline, DeadlineStatus, Enterprise, Notice,
                                NoticeStatus, User)
+from compliance.operations.notices import edited_by
 from compliance.scoping import Scope
 from compliance.web import listing
 from compliance.web.cases import bp
@@ -253,7 +254,7 @@ class Dashboard:
         if Permission.APPROVE_NOTICE in permissions(user):
             awaiting, awaiting_total = _notices(
                 session, scope, Notice.submitted_at.is_not(None),
-                or_(Notice.drafted_by_id.is_(None), Notice.drafted_by_id != user.id),
+                or_(Notice.drafted_by_id.is_(None), Notice.drafted_by_id != user.id), ~edited_by(user.id),
                 issuer_in_scope=True, newest="submitted")
 
         # The figures: stage × jurisdiction in one pass, months opened and closed, funds cases rectified.

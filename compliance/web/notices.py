@@ -251,10 +251,12 @@ def notice_actions(notice: Notice) -> frozenset[str]:
 
 
 def pending_approvals() -> int:
-    """Submitted drafts in the approver's scope that they may approve (not their own): the count in the menu."""
+    """Submitted drafts in the approver's scope that they may approve (neither drafted nor edited by them): the
+    count in the menu."""
     if Permission.APPROVE_NOTICE not in permissions(current_user):
         return 0
-    query = _listing(*_waiting(), or_(Notice.drafted_by_id.is_(None), Notice.drafted_by_id != current_user.id))
+    query = _listing(*_waiting(), or_(Notice.drafted_by_id.is_(None), Notice.drafted_by_id != current_user.id),
+                     ~ops.edited_by(current_user.id))
     return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
@@ -354,7 +356,8 @@ def approvals():
     query = _listing(*_waiting())
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page, pages = _page(total)
-    rows = db.session.execute(query.order_by(Notice.submitted_at, Notice.id).limit(PAGE_SIZE)
+    rows = db.session.execute(query.add_columns(ops.edited_by(current_user.id).label("edited"))
+                              .order_by(Notice.submitted_at, Notice.id).limit(PAGE_SIZE)
                               .offset((page - 1) * PAGE_SIZE)).all()
     return render_template("notices/approvals.html", rows=rows, total=total, page=page, pages=pages)
 
@@ -369,7 +372,9 @@ def _approval_page(notice: Notice, approve: ApproveForm, send_back: ReturnForm, 
                            case=case, issuer=issuer, drafter=drafter, submitter=submitter, approve=approve,
                            send_back=send_back, facts=_fact_rows(notice), returned=_last_return(notice),
                            missing=ops.draft_missing(db.session, notice) if is_draft else None,
-                           own=notice.drafted_by_id == current_user.id, state=notice_state(notice)), status
+                           own=notice.drafted_by_id == current_user.id,
+                           edited=is_draft and current_user.id in ops.editors(db.session, notice),
+                           state=notice_state(notice)), status
 
 
 @bp.route("/approvals/<id:notice_id>", methods=["GET", "POST"])

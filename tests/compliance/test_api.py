@@ -255,6 +255,26 @@ def test_notice_draft_edit_approve_issue_and_pdf(app, session, make_case, superv
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.headers["X-Content-SHA256"] == body["sha256"]
 
 
+def test_a_leader_who_edited_a_draft_cannot_approve_it_through_the_api(app, session, make_case, supervisor, approver,
+                                                                       make_user, make_token, now):
+    case = make_case()
+    from compliance.models import Notice
+    from compliance.operations.cases import fire_trigger
+    [draft] = fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now).notices
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    vice = make_user(roles={Role.APPROVER}, jurisdiction=chaoyang)
+    session.commit()
+    lead = ApiClient(app.test_client(), make_token(approver))
+    edited = lead.patch(f"/notices/{draft.id}/draft", json={"facts": {"findings": ["职工186人，尚未建立工会。"]}})
+    assert edited.status_code == 200, edited.get_data(as_text=True)
+    body = _problem(lead.post(f"/notices/{draft.id}/approve", json={"sign_as": "chair"}), 409, "not-allowed")
+    assert body["detail"] == "您修改过此文书草稿的内容：文书须由未起草、未修改过它的审批领导审批"
+    session.expire_all()
+    assert session.get(Notice, draft.id).status == "draft"
+    approved = ApiClient(app.test_client(), make_token(vice)).post(f"/notices/{draft.id}/approve", json={})
+    assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
+
+
 def test_attachments_upload_list_and_download(api, make_case, session):
     case = make_case()
     session.commit()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from compliance.db import Base
-from compliance.errors import Forbidden, NotFound
+from compliance.errors import Forbidden, NotAllowed, NotFound
 from compliance.models import Jurisdiction, LoginThrottle, Notice, Role
 from compliance.clock import business_date
 from compliance.operations import accounts, cases, holidays, notices, service, tokens
@@ -252,3 +252,29 @@ def test_a_street_supervisor_cannot_touch_the_district_letter_of_their_own_case(
     with pytest.raises(NotFound):
         notices.update_draft(session, recommendation.id, {"findings": ["改写"]}, actor=street_supervisor, now=now)
     assert session.get(Notice, recommendation.id).snapshot == before
+
+
+def test_four_eyes_bars_whoever_edited_the_district_letter(session, make_user, make_case, now, store, send_letters,
+                                                           approver, district_supervisor, jurisdiction):
+    """A street case's 监督建议书 is completed in the district (by its supervisor) and approved by a district leader
+    who neither drafted nor edited it. A leader who edited it is refused, in Chinese, and nothing changes."""
+    case = make_case(violations=("no_union",))
+    for trigger, inputs in (("record_visit", VISIT), ("record_refusal", {"refused_on": "2026-11-24", "summary": "拒绝"}),
+                            ("issue_opinion", {}),
+                            ("record_refusal", {"refused_on": "2026-11-24", "summary": "拒绝整改"})):
+        cases.fire_trigger(session, case.id, trigger, inputs, actor=make_user(jurisdiction=jurisdiction), now=now)
+        send_letters(case.id, now)
+    [recommendation] = cases.fire_trigger(session, case.id, "issue_recommendation", {},
+                                          actor=make_user(jurisdiction=jurisdiction), now=now).notices
+    editing_leader = make_user(name="修改过的领导", roles={Role.APPROVER}, jurisdiction=_place(session, "110105"))
+    notices.update_draft(session, recommendation.id, {"findings": ["企业至今未组建工会。"]}, actor=editing_leader,
+                         now=now)
+    notices.update_draft(session, recommendation.id, {"findings": ["企业逾期仍未组建工会。"]},
+                         actor=district_supervisor, now=now)
+    before = database_state(session, store.root)
+    with pytest.raises(NotAllowed) as refused:
+        notices.approve_notice(session, recommendation.id, approver=editing_leader, now=now)
+    assert refused.value.message == "您修改过此文书草稿的内容：文书须由未起草、未修改过它的审批领导审批"
+    assert database_state(session, store.root) == before
+    approved = notices.approve_notice(session, recommendation.id, approver=approver, now=now)
+    assert approved.status == "approved" and approved.approved_by_id == approver.id

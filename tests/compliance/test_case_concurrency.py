@@ -48,15 +48,20 @@ def committed(isolated_database_url):
                              roles={Role.SUPERVISOR}) for i in range(CLIENTS)]
         chair = create_user(s, login=f"c{tag}_chair", name="主任", password="concurrency!", jurisdiction=chaoyang,
                             roles={Role.APPROVER})
+        # completes the district's payment order (four eyes: the chair who approves it must not edit it)
+        editor = create_user(s, login=f"c{tag}_district", name="区监督员", password="concurrency!",
+                             jurisdiction=chaoyang, roles={Role.SUPERVISOR})
         s.commit()
-        yield factory, street.id, [u.id for u in users], chair.id
+        yield factory, street.id, [u.id for u in users], (chair.id, editor.id)
     engine.dispose()
 
 
-def _send_letters(factory, case_id, chair_id, store):
-    """Between rungs the chair approves and issues the step's letters (single-threaded, like the office)."""
+def _send_letters(factory, case_id, office, store):
+    """Between rungs the district supervisor completes and the chair approves and issues the step's letters
+    (single-threaded, like the office)."""
+    chair_id, editor_id = office
     with factory() as s:
-        issue_drafts(s, case_id, approver=s.get(User, chair_id), now=NOW, store=store)
+        issue_drafts(s, case_id, approver=s.get(User, chair_id), editor=s.get(User, editor_id), now=NOW, store=store)
         s.commit()
 
 
@@ -105,7 +110,7 @@ def _race(factory, case_id, user_ids, attempts):
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_one_winner_per_state_and_a_whole_audit_trail(committed, round_, tmp_path):
-    factory, street_id, user_ids, chair_id = committed
+    factory, street_id, user_ids, office = committed
     store = DocumentStore(tmp_path)
     case_id = _new_case(factory, street_id, user_ids[0], round_)
     for position, (trigger, inputs) in enumerate(CLIMB):
@@ -116,7 +121,7 @@ def test_one_winner_per_state_and_a_whole_audit_trail(committed, round_, tmp_pat
         assert len(conflicts) == len(attempts) - 1
         if wins[0] != trigger:   # a rival closed the case: the climb ends here, correctly
             break
-        _send_letters(factory, case_id, chair_id, store)
+        _send_letters(factory, case_id, office, store)
     with factory() as s:
         case = s.get(Case, case_id)
         events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)).all()

@@ -65,6 +65,61 @@ def test_drafter_cannot_approve_and_supervisor_is_not_an_approver(session, opini
     assert session.get(Notice, notice.id).status == "draft"
 
 
+def _notice_rows(session, notice_id):
+    """The notice and its case as the database holds them, and the case's trail (to show nothing changed)."""
+    from compliance.models import Case, CaseEvent
+    notice = session.get(Notice, notice_id)
+    session.refresh(notice)
+    case = session.get(Case, notice.case_id)
+    session.refresh(case)
+    events = session.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case.id)).all()
+    return ((notice.status, notice.version, notice.snapshot, notice.approved_by_id, notice.approved_at),
+            (case.state, case.version, case.last_event_seq), events)
+
+
+def test_an_approver_who_edited_the_draft_cannot_approve_it(session, opinion_draft, approver, make_user,
+                                                             district_supervisor, supervisor, now):
+    """Four eyes covers the facts as well as the draft: whoever changed them (the drafter's colleague leader
+    included) cannot also approve them. Another leader who did not edit approves; the drafter still cannot."""
+    from compliance.models import Jurisdiction
+    notice = opinion_draft()
+    update_draft(session, notice.id, {"requirements": ["依法组建工会"]}, actor=approver, now=now)
+    submit_notice(session, notice.id, actor=supervisor, now=now)
+    before = _notice_rows(session, notice.id)
+    with pytest.raises(NotAllowed) as refused:
+        approve_notice(session, notice.id, approver=approver, now=now)
+    assert refused.value.message == "您修改过此文书草稿的内容：文书须由未起草、未修改过它的审批领导审批"
+    assert _notice_rows(session, notice.id) == before   # nothing changed: status, version, facts, trail
+    # An edit that was overwritten since still counts (the approver shaped what is approved).
+    update_draft(session, notice.id, {"requirements": ["依法组建工会", "报送组建情况"]}, actor=district_supervisor,
+                 now=now)
+    with pytest.raises(NotAllowed, match="您修改过此文书草稿的内容"):
+        approve_notice(session, notice.id, approver=approver, now=now)
+    # The drafter, even holding the approver's role too, is refused as the drafter.
+    both = make_user(roles={Role.APPROVER, Role.SUPERVISOR})
+    notice.drafted_by_id = both.id
+    session.flush()
+    with pytest.raises(NotAllowed, match="起草人以外"):
+        approve_notice(session, notice.id, approver=both, now=now)
+    # A leader of the same committee who only read it approves.
+    chaoyang = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "110105"))
+    vice = make_user(name="副主任", roles={Role.APPROVER}, jurisdiction=chaoyang)
+    approved = approve_notice(session, notice.id, approver=vice, now=now)
+    assert approved.status == "approved" and approved.approved_by_id == vice.id
+
+
+def test_editing_another_letter_of_the_case_does_not_bar_approval(session, opinion_draft, approver, now):
+    """Only edits of this notice count: the case's visit letter (still a draft) edited by the leader does not bar
+    them from approving its opinion."""
+    opinion = opinion_draft()
+    visit = session.scalars(select(Notice).where(Notice.case_id == opinion.case_id,
+                                                 Notice.notice_type == "visit")).one()
+    update_draft(session, visit.id, {"findings": ["职工120人，尚未建立工会。"]}, actor=approver, now=now)
+    assert approve_notice(session, opinion.id, approver=approver, now=now).status == "approved"
+    with pytest.raises(NotAllowed, match="您修改过此文书草稿的内容"):
+        approve_notice(session, visit.id, approver=approver, now=now)
+
+
 def test_numbers_are_gapless_and_drafts_sent_back_leave_no_gap(session, opinion_draft, approver, supervisor, store,
                                                                now, jurisdiction):
     first, returned, second = opinion_draft("北京甲公司"), opinion_draft("北京乙公司"), opinion_draft("北京丙公司")
@@ -399,7 +454,7 @@ def test_a_withdrawal_reason_fits_the_letter(session, opinion_draft, approver, s
 
 
 def test_a_group_filled_in_part_is_refused_at_approval_not_at_issue(session, make_case, supervisor, approver,
-                                                                   send_letters, now):
+                                                                   district_supervisor, send_letters, now):
     from compliance.testing import UNPAID_FUNDS_CLIMB
     case = make_case(violations=("no_union", "unpaid_funds"))
     for trigger, inputs in UNPAID_FUNDS_CLIMB[:9]:
@@ -407,7 +462,8 @@ def test_a_group_filled_in_part_is_refused_at_approval_not_at_issue(session, mak
         if trigger != "request_listing":
             send_letters(case.id, now)
     [request] = [n for n in result.notices if n.notice_type == "listing_request"]
-    update_draft(session, request.id, {"order_ref.number": "朝人社责〔2026〕8号"}, actor=approver, now=now)  # a district letter
+    update_draft(session, request.id, {"order_ref.number": "朝人社责〔2026〕8号"}, actor=district_supervisor,
+                 now=now)   # a district letter: completed in the district, approved by its chair (four eyes)
     assert preview_pdf(request)[:4] == b"%PDF"      # the preview shows the gap rather than failing
     with pytest.raises(ValidationFailed, match="只填写了一部分（还缺：责令改正机关、责令改正日期、责令改正期限）"):
         approve_notice(session, request.id, approver=approver, now=now)

@@ -308,6 +308,47 @@ def test_a_drafter_cannot_approve_their_own(app, session, opinion, make_user, ju
     assert state(session, draft.id) == before
 
 
+def test_a_leader_who_edited_the_draft_cannot_approve_it_on_the_page_or_the_command_line(
+        app, runner, session, opinion, supervisor, approver, make_user, now):
+    """Four eyes: the leader corrects the facts on the draft form, the drafter submits; that leader's queue marks
+    it, the menu does not count it, the approval page explains and the approval is refused (page and CLI) with
+    nothing changed. Another leader of the committee, who did not edit it, approves it."""
+    from compliance.cli import main
+    draft = opinion()
+    session.commit()
+    leader = signed_in(app, approver)
+    assert leader.post(f"/notices/{draft.id}/edit", data=draft_data(draft, requirements="依法组建工会")
+                       ).status_code == 302
+    session.expire_all()
+    submit_notice(session, draft.id, actor=supervisor, now=now)
+    vice = make_user(name="审批副主任", roles={Role.APPROVER}, jurisdiction=place(session, "110105"))
+    session.commit()
+    before = state(session, draft.id)
+    queue = text(leader.get("/approvals"))
+    assert f"/approvals/{draft.id}" in queue and "本人修改过" in queue
+    assert "待审批（" not in queue   # what they edited is not counted as waiting for them
+    assert "已提交、等待我审批（0）" in text(leader.get("/dashboard"))
+    page = text(leader.get(f"/approvals/{draft.id}"))
+    assert "您修改过此文书草稿的内容，不能审批" in page
+    assert re.search(r"<button type=\"submit\" disabled>审批通过</button>", page)
+    res = leader.post(f"/approvals/{draft.id}", data={"action": "approve", "sign_as": "chair",
+                                                      "version": str(before[0])})
+    assert res.status_code == 409 and "您修改过此文书草稿的内容：文书须由未起草、未修改过它的审批领导审批" in text(res)
+    assert state(session, draft.id) == before
+    cli = runner.invoke(main, ["notices", "approve", str(draft.id), "--by", approver.login], catch_exceptions=False)
+    assert cli.exit_code == 1 and "您修改过此文书草稿的内容" in cli.output
+    assert state(session, draft.id) == before
+    other = signed_in(app, vice)
+    assert "待审批（1）" in text(other.get("/approvals"))
+    assert "已提交、等待我审批（1）" in text(other.get("/dashboard"))
+    res = other.post(f"/approvals/{draft.id}", data={"action": "approve", "sign_as": "chair",
+                                                     "version": str(before[0])})
+    assert res.status_code == 302
+    session.expire_all()
+    approved = session.get(Notice, draft.id)
+    assert approved.status == "approved" and approved.approved_by_id == vice.id
+
+
 def test_a_stale_approval_changes_nothing(app, session, world, approver, supervisor, now):
     draft = world["home"]
     shown = draft.version
