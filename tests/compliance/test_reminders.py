@@ -423,7 +423,8 @@ def test_a_supervisor_moved_out_of_the_jurisdiction_is_not_reminded(session, job
     supervisor.jurisdiction = places["haidian"]
     session.flush()
     sweep_deadlines(jobs, at("2026-11-23"))
-    assert supervisor.id not in {r for _k, r in reminders(session, deadline=deadline)}
+    # Nobody who works the case is left: as for an unassigned case, its leaders are told instead.
+    assert reminders(session, deadline=deadline) == [("approaching", approver.id)]
 
 
 # ---------------------------------------------------------------------------------------------------- digest
