@@ -96,9 +96,10 @@ def _insert_reminders(session: Session, batch: list[Planned], now: dt.datetime) 
                                                    "created_at": created})]
 
 
-def _write_outbox(session: Session, rows: list[tuple]) -> None:
+def _write_outbox(session: Session, rows: Iterable[tuple]) -> None:
     """Outbox rows (tuples in _OUTBOX_COLUMNS order). Nothing here can collide, so PostgreSQL takes them by COPY
-    on the session's own connection (the same transaction), the fastest way rows enter a table."""
+    on the session's own connection (the same transaction), the fastest way rows enter a table; the rows may be
+    composed as they are written, so the server stores one block while the next is being worded."""
     if _postgresql(session):
         driver = session.connection().connection.driver_connection
         with driver.cursor() as cursor, cursor.copy(f"COPY outbox ({', '.join(_OUTBOX_COLUMNS)}) FROM STDIN") as copy:
@@ -107,7 +108,9 @@ def _write_outbox(session: Session, rows: list[tuple]) -> None:
         return
     statement = text(f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
                      f"VALUES ({', '.join(':' + c for c in _OUTBOX_COLUMNS)})")
-    session.execute(statement, [{c: _sqlite_value(v) for c, v in zip(_OUTBOX_COLUMNS, row)} for row in rows])
+    values = [{c: _sqlite_value(v) for c, v in zip(_OUTBOX_COLUMNS, row)} for row in rows]
+    if values:
+        session.execute(statement, values)
 
 
 def _postgresql(session: Session) -> bool:
@@ -129,26 +132,29 @@ def record_reminders(session: Session, planned: Sequence[Planned], *, now: dt.da
     write their outbox rows (inbox always, e-mail when `email` and the recipient has an address). Returns them.
     Flushes nothing else; the caller commits."""
     unique = list({p.key: p for p in planned}.values())
-    new: list[Planned] = []
-    outbox: list[tuple] = []
-    pending, inbox, mail = OutboxStatus.PENDING.value, OutboxChannel.INBOX.value, OutboxChannel.EMAIL.value
+    taken: list[tuple[int, Planned]] = []
     for sort in ([p for p in unique if p.deadline_id is not None], [p for p in unique if p.deadline_id is None]):
         for start in range(0, len(sort), INSERT_BATCH):
             batch = sort[start:start + INSERT_BATCH]
             by_key = {p.key: p for p in batch}
             # RETURNING brings back the rows that took, in no particular order: they are matched by their key.
             for reminder_id, deadline_id, kind, recipient_id, occasion in _insert_reminders(session, batch, now):
-                p = by_key[(deadline_id, kind, recipient_id, occasion)]
-                new.append(p)
-                message = p.compose()
-                outbox.append((reminder_id, inbox, p.recipient_id, None, message.subject, message.body,
-                               message.link, pending, 0, now, "", now))
-                if email and p.email:
-                    outbox.append((reminder_id, mail, p.recipient_id, p.email, message.subject, message.body,
-                                   message.link, pending, 0, now, "", now))
-    if outbox:
-        _write_outbox(session, outbox)
-    return new
+                taken.append((reminder_id, by_key[(deadline_id, kind, recipient_id, occasion)]))
+    if taken:
+        _write_outbox(session, _outbox_rows(taken, now=now, email=email))
+    return [p for _id, p in taken]
+
+
+def _outbox_rows(taken: list[tuple[int, Planned]], *, now: dt.datetime, email: bool):
+    """Each new reminder's message, worded now: to the inbox, and by e-mail when there is an address."""
+    pending, inbox, mail = OutboxStatus.PENDING.value, OutboxChannel.INBOX.value, OutboxChannel.EMAIL.value
+    for reminder_id, p in taken:
+        message = p.compose()
+        yield (reminder_id, inbox, p.recipient_id, None, message.subject, message.body, message.link, pending, 0,
+               now, "", now)
+        if email and p.email:
+            yield (reminder_id, mail, p.recipient_id, p.email, message.subject, message.body, message.link, pending,
+                   0, now, "", now)
 
 
 def flag_ready(session: Session, case_ids: Iterable[int], *, now: dt.datetime) -> int:
