@@ -6,6 +6,7 @@ a mail prints it after PUBLIC_BASE_URL).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -29,10 +30,13 @@ class Message:
     link: str
 
 
+# A sweep words thousands of messages about a few dozen dates: each date is spelled once.
+@functools.lru_cache(maxsize=1024)
 def cn_date(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+@functools.lru_cache(maxsize=1024)
 def cn_day(d: dt.date) -> str:
     """2026年11月24日（星期二）."""
     return f"{cn_date(d)}（星期{_WEEKDAYS[d.weekday()]}）"

@@ -86,9 +86,14 @@ def assigned_supervisors(session: Session, case_ids: Iterable[int]) -> dict[int,
 class Leaders:
     """The active approvers of each committee, read once per committee for the length of a job."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session | None):
         self._session = session
         self._by_committee: dict[int, list[Recipient]] = {}
+
+    def using(self, session: Session) -> Leaders:
+        """Read what is still missing through `session` (a job that commits in chunks keeps what it read)."""
+        self._session = session
+        return self
 
     def load(self, committee_ids: Iterable[int]) -> None:
         wanted = {i for i in committee_ids if i not in self._by_committee}

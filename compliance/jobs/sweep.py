@@ -89,6 +89,7 @@ def sweep_deadlines(session_factory, now: dt.datetime) -> dict:
     default_horizon = nth_working_day_after(today, settings.default_lead_days, calendar)
     furthest = max([default_horizon, today, *horizons.values()])
     summary: Counter = Counter()
+    leaders = recipients.Leaders(None)   # read once per committee for the whole sweep
     after: tuple | None = None
     while True:
         with session_factory() as session:
@@ -99,7 +100,7 @@ def sweep_deadlines(session_factory, now: dt.datetime) -> dict:
             rows = session.execute(query, params).all()
             if not rows:
                 break
-            planned = _plan(session, rows, today, calendar, settings)
+            planned = _plan(session, rows, today, calendar, settings, leaders.using(session))
             new = record_reminders(session, planned, now=now, email=settings.email_enabled)
             overdue_cases = [row.case_id for row in rows if row.kind == _OVERDUE]
             summary["flagged"] += flag_ready(session, overdue_cases, now=now)
@@ -113,10 +114,10 @@ def sweep_deadlines(session_factory, now: dt.datetime) -> dict:
             "reminders": dict(summary)}
 
 
-def _plan(session, rows, today: dt.date, calendar: WorkCalendar, settings) -> list[Planned]:
+def _plan(session, rows, today: dt.date, calendar: WorkCalendar, settings,
+          leaders: recipients.Leaders) -> list[Planned]:
     """Who gets what for one chunk of deadlines (two queries at most, however long the chunk)."""
     supervisors = recipients.assigned_supervisors(session, {row.case_id for row in rows})
-    leaders = recipients.Leaders(session)
     base_url = settings.public_base_url
     planned = []
     # Unpacked in _candidates' column order: a chunk is thousands of rows, and a row's attributes cost more.
