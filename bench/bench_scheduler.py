@@ -140,15 +140,10 @@ def _write_floor(factory, today: dt.date, horizon: dt.date, reminders: int, outb
         recipient = s.scalar(text("SELECT min(id) FROM users"))
         recipients, reminder_ids = [recipient], [None] * outbox
         if references:
-            recipients = list(s.scalars(text(
-                "INSERT INTO users (login, name, password_hash, jurisdiction_id, is_active, created_at, "
-                "must_change_password) SELECT 'bench-floor-' || g, name, password_hash, jurisdiction_id, false, "
-                "created_at, false FROM users, generate_series(1, :n) AS g WHERE id = :id RETURNING id"
-                if s.bind.dialect.name == "postgresql" else
-                "INSERT INTO users (login, name, password_hash, jurisdiction_id, is_active, created_at, "
-                "must_change_password) SELECT 'bench-floor-' || g.value, name, password_hash, jurisdiction_id, 0, "
-                "created_at, 0 FROM users, json_each(:series) AS g WHERE id = :id RETURNING id"),
-                {"n": 2, "series": "[1, 2]", "id": recipient}))
+            copy_user = text("INSERT INTO users (login, name, password_hash, jurisdiction_id, is_active, created_at, "
+                             "must_change_password) SELECT :login, name, password_hash, jurisdiction_id, false, "
+                             "created_at, false FROM users WHERE id = :id RETURNING id")
+            recipients = [s.scalar(copy_user, {"login": f"bench-floor-{n}", "id": recipient}) for n in (1, 2)]
             reminder_ids = list(s.scalars(text("SELECT id FROM reminders ORDER BY id LIMIT :n"), {"n": outbox}))
         started = time.perf_counter()
         due = s.execute(text("SELECT id, case_id, due_on FROM deadlines "
@@ -162,7 +157,7 @@ def _write_floor(factory, today: dt.date, horizon: dt.date, reminders: int, outb
         else:            # keyed by occasion (no deadline) so the floor's rows never meet the sweep's
             reminder_rows = [("overdue", recipient, None, due[i % len(due)].case_id, f"floor-{i}",
                               due[i % len(due)].due_on, now) for i in range(reminders)]
-        outbox_rows = [(reminder_ids[i], "inbox", recipient, "期限已届满", body, "/cases/1", "pending", 0, now, "",
+        outbox_rows = [(reminder_ids[i % len(reminder_ids)], "inbox", recipient, "期限已届满", body, "/cases/1", "pending", 0, now, "",
                         now) for i in range(outbox)]
         reminder_columns = "kind, recipient_id, deadline_id, case_id, occasion, due_on, created_at"
         outbox_columns = ("reminder_id, channel, recipient_id, subject, body, link, status, attempts, next_attempt_at, "
