@@ -118,6 +118,9 @@ def _plan(session, rows, today: dt.date, calendar: WorkCalendar, settings,
           leaders: recipients.Leaders) -> list[Planned]:
     """Who gets what for one chunk of deadlines (two queries at most, however long the chunk)."""
     supervisors = recipients.assigned_supervisors(session, {row.case_id for row in rows})
+    # The committees this chunk needs that the sweep has not read yet, in one query.
+    leaders.load({c for row in rows for c in recipients.committees_of(recipients.CasePlace(
+        row.case_id, row.jurisdiction_id, row.level, row.parent_id, row.path))})
     base_url = settings.public_base_url
     planned = []
     # Unpacked in _candidates' column order: a chunk is thousands of rows, and a row's attributes cost more.
