@@ -157,8 +157,8 @@ def _write_floor(factory, today: dt.date, horizon: dt.date, reminders: int, outb
         else:            # keyed by occasion (no deadline) so the floor's rows never meet the sweep's
             reminder_rows = [("overdue", recipient, None, due[i % len(due)].case_id, f"floor-{i}",
                               due[i % len(due)].due_on, now) for i in range(reminders)]
-        outbox_rows = [(reminder_ids[i % len(reminder_ids)], "inbox", recipient, "期限已届满", body, "/cases/1", "pending", 0, now, "",
-                        now) for i in range(outbox)]
+        outbox_rows = [(reminder_ids[i % len(reminder_ids)], "inbox", recipient, "期限已届满", body, "/cases/1",
+                        "pending", 0, now, "", now) for i in range(outbox)]
         reminder_columns = "kind, recipient_id, deadline_id, case_id, occasion, due_on, created_at"
         outbox_columns = ("reminder_id, channel, recipient_id, subject, body, link, status, attempts, next_attempt_at, "
                           "last_error, created_at")

@@ -369,7 +369,8 @@ def test_two_schedulers_remind_a_moved_deadline_once(isolated_database_url, isol
             stale = s.scalar(sql("SELECT count(*) FROM reminders r JOIN deadlines d ON d.id = r.deadline_id "
                                  "WHERE r.due_on <> d.due_on AND d.due_on <= :h AND r.kind = CASE "
                                  "WHEN d.due_on < :today THEN 'overdue' WHEN d.due_on = :today THEN 'due' "
-                                 "ELSE 'approaching' END"), {"h": dt.date(2026, 11, 27), "today": dt.date(2026, 11, 24)})
+                                 "ELSE 'approaching' END"),
+                             {"h": dt.date(2026, 11, 27), "today": dt.date(2026, 11, 24)})
             new = s.scalar(sql("SELECT count(*) FROM outbox WHERE created_at > :first"), since)
         assert [r["deadlines"] for r in results] == [moved, moved] and moved > 100   # both decided them all
         sent = sorted(sum(r["reminders"].values()) for r in results)
