@@ -6,7 +6,9 @@ a mail prints it after PUBLIC_BASE_URL).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from compliance.models.reminder import ReminderKind
 from workflows.law import cite
@@ -28,10 +30,13 @@ class Message:
     link: str
 
 
+# A sweep words thousands of messages about a few dozen dates: each date is spelled once.
+@functools.lru_cache(maxsize=1024)
 def cn_date(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+@functools.lru_cache(maxsize=1024)
 def cn_day(d: dt.date) -> str:
     """2026年11月24日（星期二）."""
     return f"{cn_date(d)}（星期{_WEEKDAYS[d.weekday()]}）"
@@ -47,9 +52,9 @@ def case_path(case_id: int) -> str:
     return f"/cases/{case_id}"
 
 
-@dataclass(frozen=True)
-class DeadlineFacts:
-    """What a deadline reminder prints: the case, the enterprise, the deadline and why it falls where it does."""
+class DeadlineFacts(NamedTuple):
+    """What a deadline reminder prints: the case, the enterprise, the deadline and why it falls where it does
+    (a tuple: a sweep makes thousands)."""
 
     deadline_id: int
     case_id: int
@@ -60,6 +65,8 @@ class DeadlineFacts:
     due_on: dt.date
     is_provisional: bool
     explanation: str = ""
+    #: The last day an earlier reminder of the same kind told of, when the deadline has moved since.
+    told_due_on: dt.date | None = None
 
 
 def deadline_message(kind: ReminderKind, facts: DeadlineFacts, *, name: str, as_leader: bool, today: dt.date,
@@ -77,6 +84,11 @@ def deadline_message(kind: ReminderKind, facts: DeadlineFacts, *, name: str, as_
         headline = f"已逾期{late}天"
         lead = (f"该案件有一项期限已于{cn_day(facts.due_on)}届满，至今已逾期{late}天，期限仍未了结。"
                 "案件已标记为“可进入下一步”，请承办监督员核实后决定是否进入下一步程序。")
+    moved = facts.told_due_on is not None and facts.told_due_on != facts.due_on
+    if moved:
+        headline += "（日期已变更）"
+        lead += (f"该期限的最后一日已由此前提醒的{cn_day(facts.told_due_on)}变更为{cn_day(facts.due_on)}，"
+                 "请以本提醒为准。")
     why = "您是该案件所属工会劳动法律监督委员会的审批领导。" if as_leader else "您是该案件的承办监督员。"
     lines = [f"{name}，您好：", "", lead, why, "",
              f"案件编号：{facts.reference}",

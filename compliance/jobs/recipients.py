@@ -4,7 +4,8 @@
   to the case (the 监督员 who work it).
 - An overdue deadline goes to them and to their leaders: the approvers (committee chair or vice-chair) of the
   case's own committee and of its district's committee, which issues the county-level letters (BJM Art 28).
-- A case nobody is assigned to is never silent: its reminders go to those leaders.
+- A case nobody is assigned to (or whose supervisors have all moved out of its jurisdiction) is never
+  silent: its reminders go to those leaders.
 - The calendar check goes to the city-level admins, the only accounts that may enter holiday data.
 - Only active accounts, and only about cases inside their jurisdiction (an account moved elsewhere stops
   receiving reminders about cases it can no longer open).
@@ -14,12 +15,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance.db import id_in
 from compliance.models import CaseAssignment, Jurisdiction, JurisdictionLevel, Role, User, UserRole
 from compliance.models.reminder import ReminderKind
+
+_OVERDUE = ReminderKind.OVERDUE
+_STREET = JurisdictionLevel.STREET.value
 
 SUPERVISOR = "supervisor"
 LEADER = "leader"
@@ -40,8 +46,7 @@ class Recipient:
         return case_path.startswith(self.path)
 
 
-@dataclass(frozen=True)
-class CasePlace:
+class CasePlace(NamedTuple):
     """Where a case sits: what the rules need to know about its jurisdiction."""
 
     case_id: int
@@ -53,7 +58,7 @@ class CasePlace:
 
 def committees_of(place: CasePlace) -> tuple[int, ...]:
     """The committees whose leaders answer for a case: its own, and its district's when it is a street's."""
-    if place.level == JurisdictionLevel.STREET.value and place.parent_id is not None:
+    if place.level == _STREET and place.parent_id is not None:
         return (place.jurisdiction_id, place.parent_id)
     return (place.jurisdiction_id,)
 
@@ -71,7 +76,7 @@ def assigned_supervisors(session: Session, case_ids: Iterable[int]) -> dict[int,
     rows = session.execute(select(CaseAssignment.case_id, *_user_columns())
                            .join(User, User.id == CaseAssignment.user_id)
                            .join(Jurisdiction, Jurisdiction.id == User.jurisdiction_id)
-                           .where(CaseAssignment.case_id.in_(case_ids), User.is_active.is_(True))
+                           .where(id_in(session, CaseAssignment.case_id, case_ids), User.is_active.is_(True))
                            .order_by(CaseAssignment.case_id, User.id))
     for case_id, user_id, name, email, path in rows:
         out[case_id].append(Recipient(user_id, name, email or None, path, SUPERVISOR))
@@ -81,9 +86,14 @@ def assigned_supervisors(session: Session, case_ids: Iterable[int]) -> dict[int,
 class Leaders:
     """The active approvers of each committee, read once per committee for the length of a job."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session | None):
         self._session = session
         self._by_committee: dict[int, list[Recipient]] = {}
+
+    def using(self, session: Session) -> Leaders:
+        """Read what is still missing through `session` (a job that commits in chunks keeps what it read)."""
+        self._session = session
+        return self
 
     def load(self, committee_ids: Iterable[int]) -> None:
         wanted = {i for i in committee_ids if i not in self._by_committee}
@@ -108,8 +118,9 @@ class Leaders:
 
 def for_case(kind: ReminderKind, place: CasePlace, supervisors: list[Recipient], leaders: Leaders) -> list[Recipient]:
     """Who receives a reminder of `kind` about a case (each person once, supervisors first)."""
-    chosen = list(supervisors)
-    if kind is ReminderKind.OVERDUE or not chosen:
+    # A supervisor moved out of the case's jurisdiction no longer works it: a case left with none is unassigned.
+    chosen = [r for r in supervisors if r.sees(place.path)]
+    if kind is _OVERDUE or not chosen:
         chosen += leaders.of(place)
     seen: set[int] = set()
     out = []

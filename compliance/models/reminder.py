@@ -1,9 +1,10 @@
 """Reminders the scheduler has decided to send, the outbox that delivers them, and each user's inbox.
 
-A reminder is a row, unique per (deadline, kind, recipient) — or, for reminders about no one deadline (the daily
-digest, the union-funds check, the calendar check), per (kind, recipient, occasion). The jobs insert it with
-ON CONFLICT DO NOTHING and write its outbox rows in the same transaction only when the insert took, so running a
-job twice, two schedulers at once or a restart never sends anything twice.
+A reminder is a row, unique per (deadline, kind, recipient), holding the date it told of — or, for reminders
+about no one deadline (the daily digest, the union-funds check, the calendar check), per (kind, recipient,
+occasion). The jobs insert it with ON CONFLICT DO NOTHING (the sweep: DO UPDATE of the date, only when it differs)
+and write its outbox rows in the same transaction only when the row took, so running a job twice, two schedulers
+at once or a restart never sends anything twice.
 """
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ class Reminder(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     #: What a reminder without a deadline is about: "2026-11-24" (digest), "case-7-2026-11" (funds check) …
     occasion: Mapped[str | None] = mapped_column(String(40))
-    #: The deadline's due date when the reminder was decided (a later restart or holiday entry may move it).
+    #: The last day a deadline reminder told its recipient of. When the deadline moves (a holiday entry, a service,
+    #: a letter issued again), the sweep reminds again for the new date and re-dates this row (docs/reminders.md).
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

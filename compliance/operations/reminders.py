@@ -1,31 +1,34 @@
 """Reminder operations: record what the jobs decided (reminder rows and their outbox rows, in one transaction),
 flag cases ready for the next step, read the inbox, retry a message.
 
-Recording is INSERT … ON CONFLICT DO NOTHING RETURNING on both engines: only the reminders that were not there yet
-come back, and only they get outbox rows. A second run, a second scheduler or a restart therefore adds nothing.
+A deadline's reminder row holds the due date its recipient was last told of. Recording one is an upsert on both
+engines: `INSERT … ON CONFLICT (deadline_id, kind, recipient_id) DO UPDATE SET due_on = … WHERE the stored date
+differs … RETURNING`; reminders about no one deadline are `INSERT … ON CONFLICT DO NOTHING RETURNING`. Only the
+rows that went in or changed their date come back, and only they get outbox rows: a second run, a second scheduler
+or a restart adds nothing, and a deadline that moved is reminded again for its new date, once.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import TextClause, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from compliance.access import Permission, require
+from compliance.db import id_in
 from compliance.errors import Forbidden, NotAllowed, NotFound
 from compliance.models import Case, InboxMessage, OutboxMessage, OutboxStatus, User
 from compliance.models.reminder import OutboxChannel, ReminderKind
 
-#: Rows per INSERT statement (PostgreSQL takes at most 65,535 parameters in one; SQLite 32,766).
+#: Rows per INSERT statement (SQLite takes one statement per row; PostgreSQL one unnest() per batch).
 INSERT_BATCH = 1000
 
 
-@dataclass(frozen=True)
-class Planned:
-    """A reminder a job wants sent, and how to word it if it is new."""
+class Planned(NamedTuple):
+    """A reminder a job wants sent, and how to word it if it is new (a tuple: a sweep makes thousands)."""
 
     kind: ReminderKind
     recipient_id: int
@@ -34,88 +37,124 @@ class Planned:
     compose: Callable[[], object]   #: () -> messages.Message; called only for reminders not sent before
     deadline_id: int | None = None
     occasion: str | None = None
+    #: A deadline reminder: the due date it tells of (a moved deadline is reminded again for its new date).
     due_on: dt.date | None = None
 
     @property
     def key(self) -> tuple:
-        return (self.deadline_id, self.kind.value, self.recipient_id, self.occasion)
+        # A StrEnum member hashes and compares as its value: the key matches the RETURNING row's plain text.
+        return (self.deadline_id, self.kind, self.recipient_id, self.occasion)
 
 
 #: PostgreSQL types of the columns written in bulk (for the unnest() arrays).
 _PG_TYPES = {"kind": "text", "recipient_id": "integer", "deadline_id": "integer", "case_id": "integer",
-             "occasion": "text", "due_on": "date", "created_at": "timestamptz", "reminder_id": "integer",
-             "channel": "text", "address": "text", "subject": "text", "body": "text", "link": "text",
-             "status": "text", "attempts": "integer", "next_attempt_at": "timestamptz", "last_error": "text"}
-_REMINDER_COLUMNS = ("kind", "recipient_id", "deadline_id", "case_id", "occasion", "due_on", "created_at")
-_REMINDER_KEY = "id, deadline_id, kind, recipient_id, occasion"
+             "occasion": "text", "due_on": "date"}
+_DEADLINE_COLUMNS = ("kind", "recipient_id", "deadline_id", "case_id", "due_on")
+_OCCASION_COLUMNS = ("kind", "recipient_id", "case_id", "occasion")
+_RETURNING = "RETURNING id, deadline_id, kind, recipient_id, occasion"
+#: A deadline's reminder to one person is sent again only when the date it told of is no longer the deadline's.
+_DEADLINE_CONFLICT = ("ON CONFLICT (deadline_id, kind, recipient_id) DO UPDATE SET due_on = excluded.due_on "
+                      "WHERE reminders.due_on {distinct} excluded.due_on " + _RETURNING)
+_OCCASION_CONFLICT = "ON CONFLICT DO NOTHING " + _RETURNING
 _OUTBOX_COLUMNS = ("reminder_id", "channel", "recipient_id", "address", "subject", "body", "link", "status",
                    "attempts", "next_attempt_at", "last_error", "created_at")
 
 
 @functools.cache
-def _unnest_insert(table: str, columns: tuple[str, ...], tail: str) -> TextClause:
-    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column): one short statement for a thousand rows,
-    where a multi-row VALUES list costs more to send, parse and plan than to write."""
+def _unnest_insert(columns: tuple[str, ...], tail: str) -> TextClause:
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column): one short statement, whatever the number of
+    rows, where a multi-row VALUES list costs more to send, parse and plan than to write."""
     arrays = ", ".join(f"CAST(:{c} AS {_PG_TYPES[c]}[])" for c in columns)
-    return text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}")
+    return text(f"INSERT INTO reminders ({', '.join(columns)}, created_at) "
+                f"SELECT *, CAST(:created_at AS timestamptz) FROM unnest({arrays}) {tail}")
 
 
 @functools.cache
-def _sqlite_insert(table: str, columns: tuple[str, ...], tail: str) -> TextClause:
-    return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) {tail}")
+def _sqlite_insert(columns: tuple[str, ...], tail: str) -> TextClause:
+    return text(f"INSERT INTO reminders ({', '.join(columns)}, created_at) "
+                f"VALUES ({', '.join(':' + c for c in columns)}, :created_at) {tail}")
 
 
-def _bulk(session: Session, table: str, columns: tuple[str, ...], rows: list[dict], tail: str = ""):
-    """Insert rows (dicts holding `columns`); returns the result (its RETURNING rows when `tail` asks for them)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return session.execute(_unnest_insert(table, columns, tail), {c: [r[c] for r in rows] for c in columns})
-    if "RETURNING" in tail:
-        # SQLite: one statement per row (in-process, no round trips), RETURNING each row that went in.
-        statement = _sqlite_insert(table, columns, tail)
-        return [row for r in rows for row in session.execute(statement, _sqlite_values(r))]
-    return session.execute(_sqlite_insert(table, columns, tail), [_sqlite_values(r) for r in rows])
+def _insert_reminders(session: Session, batch: list[Planned], now: dt.datetime) -> list[tuple]:
+    """Insert (or re-date) a batch of reminders of one sort; returns the RETURNING rows of those that took."""
+    columns = _DEADLINE_COLUMNS if batch[0].deadline_id is not None else _OCCASION_COLUMNS
+    # One list per column; kinds as plain text (a driver may write an Enum by its name).
+    values = {"kind": [str(p.kind) for p in batch], "recipient_id": [p.recipient_id for p in batch],
+              "deadline_id": [p.deadline_id for p in batch], "case_id": [p.case_id for p in batch],
+              "occasion": [p.occasion for p in batch], "due_on": [p.due_on for p in batch]}
+    if _postgresql(session):
+        tail = (_DEADLINE_CONFLICT.format(distinct="IS DISTINCT FROM") if batch[0].deadline_id is not None
+                else _OCCASION_CONFLICT)
+        params = {c: values[c] for c in columns}
+        return session.execute(_unnest_insert(columns, tail), {**params, "created_at": now}).all()
+    # SQLite: one statement per row (in-process, no round trips), RETURNING each row that went in.
+    tail = _DEADLINE_CONFLICT.format(distinct="IS NOT") if batch[0].deadline_id is not None else _OCCASION_CONFLICT
+    statement = _sqlite_insert(columns, tail)
+    created = _sqlite_value(now)
+    return [row for i in range(len(batch))
+            for row in session.execute(statement, {**{c: _sqlite_value(values[c][i]) for c in columns},
+                                                   "created_at": created})]
 
 
-def _sqlite_values(row: dict) -> dict:
-    """Text statements skip the column types: store timestamps as UTCDateTime does on SQLite."""
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, dt.datetime):
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        elif isinstance(value, dt.date):
-            value = value.isoformat()
-        out[key] = value
-    return out
+def _write_outbox(session: Session, rows: Iterable[tuple]) -> None:
+    """Outbox rows (tuples in _OUTBOX_COLUMNS order). Nothing here can collide, so PostgreSQL takes them by COPY
+    on the session's own connection (the same transaction), the fastest way rows enter a table; the rows may be
+    composed as they are written, so the server stores one block while the next is being worded."""
+    if _postgresql(session):
+        driver = session.connection().connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY outbox ({', '.join(_OUTBOX_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    statement = text(f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
+                     f"VALUES ({', '.join(':' + c for c in _OUTBOX_COLUMNS)})")
+    values = [{c: _sqlite_value(v) for c, v in zip(_OUTBOX_COLUMNS, row)} for row in rows]
+    if values:
+        session.execute(statement, values)
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _sqlite_value(value):
+    """Text statements skip the column types: store dates and timestamps as Date and UTCDateTime do on SQLite."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def record_reminders(session: Session, planned: Sequence[Planned], *, now: dt.datetime,
                      email: bool) -> list[Planned]:
-    """Insert the reminders that do not exist yet and, for those only, their outbox rows (inbox always, e-mail
-    when `email` and the recipient has an address). Returns the new ones. Flushes nothing else; the caller commits."""
+    """Insert the reminders that do not exist yet, re-date those whose deadline moved since, and for those only
+    write their outbox rows (inbox always, e-mail when `email` and the recipient has an address). Returns them.
+    Flushes nothing else; the caller commits."""
     unique = list({p.key: p for p in planned}.values())
-    new: list[Planned] = []
-    for start in range(0, len(unique), INSERT_BATCH):
-        batch = unique[start:start + INSERT_BATCH]
-        by_key = {p.key: p for p in batch}
-        outbox = []
-        # RETURNING brings back the rows that went in, in no particular order: they are matched by their key.
-        rows = _bulk(session, "reminders", _REMINDER_COLUMNS, [
-            {"kind": p.kind.value, "recipient_id": p.recipient_id, "deadline_id": p.deadline_id, "case_id": p.case_id,
-             "occasion": p.occasion, "due_on": p.due_on, "created_at": now} for p in batch],
-            f"ON CONFLICT DO NOTHING RETURNING {_REMINDER_KEY}")
-        for reminder_id, deadline_id, kind, recipient_id, occasion in rows:
-            p = by_key[(deadline_id, kind, recipient_id, occasion)]
-            new.append(p)
-            message = p.compose()
-            row = {"reminder_id": reminder_id, "recipient_id": p.recipient_id, "subject": message.subject,
-                   "body": message.body, "link": message.link, "status": OutboxStatus.PENDING.value, "attempts": 0,
-                   "next_attempt_at": now, "last_error": "", "created_at": now}
-            outbox.append({**row, "channel": OutboxChannel.INBOX.value, "address": None})
-            if email and p.email:
-                outbox.append({**row, "channel": OutboxChannel.EMAIL.value, "address": p.email})
-        if outbox:
-            _bulk(session, "outbox", _OUTBOX_COLUMNS, outbox)
-    return new
+    taken: list[tuple[int, Planned]] = []
+    for sort in ([p for p in unique if p.deadline_id is not None], [p for p in unique if p.deadline_id is None]):
+        for start in range(0, len(sort), INSERT_BATCH):
+            batch = sort[start:start + INSERT_BATCH]
+            by_key = {p.key: p for p in batch}
+            # RETURNING brings back the rows that took, in no particular order: they are matched by their key.
+            for reminder_id, deadline_id, kind, recipient_id, occasion in _insert_reminders(session, batch, now):
+                taken.append((reminder_id, by_key[(deadline_id, kind, recipient_id, occasion)]))
+    if taken:
+        _write_outbox(session, _outbox_rows(taken, now=now, email=email))
+    return [p for _id, p in taken]
+
+
+def _outbox_rows(taken: list[tuple[int, Planned]], *, now: dt.datetime, email: bool):
+    """Each new reminder's message, worded now: to the inbox, and by e-mail when there is an address."""
+    pending, inbox, mail = OutboxStatus.PENDING.value, OutboxChannel.INBOX.value, OutboxChannel.EMAIL.value
+    for reminder_id, p in taken:
+        message = p.compose()
+        yield (reminder_id, inbox, p.recipient_id, None, message.subject, message.body, message.link, pending, 0,
+               now, "", now)
+        if email and p.email:
+            yield (reminder_id, mail, p.recipient_id, p.email, message.subject, message.body, message.link, pending,
+                   0, now, "", now)
 
 
 def flag_ready(session: Session, case_ids: Iterable[int], *, now: dt.datetime) -> int:
@@ -128,7 +167,8 @@ def flag_ready(session: Session, case_ids: Iterable[int], *, now: dt.datetime) -
     if not ids:
         return 0
     t = Case.__table__
-    result = session.execute(update(t).where(t.c.id.in_(ids), t.c.ready_since.is_(None), t.c.closed_at.is_(None))
+    result = session.execute(update(t).where(id_in(session, t.c.id, ids), t.c.ready_since.is_(None),
+                                             t.c.closed_at.is_(None))
                              .values(ready_since=now))
     return result.rowcount or 0
 

@@ -222,6 +222,164 @@ def test_a_deadline_from_a_real_step_is_swept(session, jobs, make_case, supervis
     assert sweep_deadlines(jobs, at("2026-12-16"))["reminders"] == {"approaching": 1}
 
 
+# ----------------------------------------------------------------------------------------- a deadline that moves
+
+def told(session, deadline) -> list[tuple]:
+    """(kind, recipient id, due date told of) of a deadline's reminder rows."""
+    return [tuple(r) for r in session.execute(select(Reminder.kind, Reminder.recipient_id, Reminder.due_on)
+                                              .where(Reminder.deadline_id == deadline.id).order_by(Reminder.id))]
+
+
+def test_a_moved_deadline_is_reminded_again_for_its_new_date_once(session, jobs, deadline_for, supervisor):
+    deadline = deadline_for("2026-11-26")   # a Thursday
+    assert sweep_deadlines(jobs, at("2026-11-23"))["reminders"] == {"approaching": 1}
+    # After the reminder went out the last day moves a week later (as a holiday entry, a service recorded later or
+    # a letter issued again moves it): the old reminder no longer counts, the new date is not near yet.
+    deadline.due_on = dt.date(2026, 12, 3)
+    session.flush()
+    for moment in (at("2026-11-23", 10, 5), at("2026-11-24"), at("2026-11-26"), at("2026-11-27")):
+        assert sweep_deadlines(jobs, moment)["reminders"] == {}, moment
+    # Monday 30 November: three working days before the new date.
+    assert sweep_deadlines(jobs, at("2026-11-30"))["reminders"] == {"approaching": 1}
+    for moment in (at("2026-11-30", 10, 5), at("2026-11-30", 23), at("2026-12-01"), at("2026-12-02")):
+        assert sweep_deadlines(jobs, moment)["reminders"] == {}, moment   # repeated sweeps: nothing more
+    assert sweep_deadlines(jobs, at("2026-12-03"))["reminders"] == {"due": 1}
+    assert sweep_deadlines(jobs, at("2026-12-04"))["reminders"] == {"overdue": 1}
+    assert sweep_deadlines(jobs, at("2026-12-07"))["reminders"] == {}
+    # One row per kind and person, holding the date the person was last told of.
+    assert told(session, deadline) == [("approaching", supervisor.id, dt.date(2026, 12, 3)),
+                                       ("due", supervisor.id, dt.date(2026, 12, 3)),
+                                       ("overdue", supervisor.id, dt.date(2026, 12, 3))]
+    first, again, due, overdue = outbox(session, recipient_id=supervisor.id)
+    assert "2026年11月26日届满" in first.subject and "还有3个工作日" in first.body and "变更" not in first.body
+    assert again.reminder_id == first.reminder_id
+    assert "2026年12月3日届满（日期已变更）" in again.subject
+    assert "还有3个工作日（2026年12月3日（星期四）为最后一日）" in again.body
+    assert "最后一日已由此前提醒的2026年11月26日（星期四）变更为2026年12月3日（星期四）" in again.body
+    assert "最后一日：2026年12月3日（星期四）" in again.body and "2026年11月26日" not in again.subject
+    # "Due" and "overdue" were never sent for the old date: nothing about a change to say.
+    assert "变更" not in due.body and "变更" not in overdue.body
+
+
+def test_a_deadline_moved_after_its_overdue_reminder_is_reminded_for_the_new_date(session, jobs, deadline_for,
+                                                                                  supervisor, approver):
+    deadline = deadline_for("2026-11-23")
+    assert sweep_deadlines(jobs, at("2026-11-24"))["reminders"] == {"overdue": 2}   # the supervisor and the chair
+    deadline.due_on = dt.date(2026, 11, 27)   # a correction puts the last day on Friday
+    session.flush()
+    assert sweep_deadlines(jobs, at("2026-11-24", 11))["reminders"] == {"approaching": 1}
+    assert sweep_deadlines(jobs, at("2026-11-27"))["reminders"] == {"due": 1}
+    assert sweep_deadlines(jobs, at("2026-11-30"))["reminders"] == {"overdue": 2}
+    assert sweep_deadlines(jobs, at("2026-12-01"))["reminders"] == {}
+    overdue = [m for m in outbox(session) if "已逾期" in m.subject and m.recipient_id == approver.id]
+    assert len(overdue) == 2 and "已由此前提醒的2026年11月23日（星期一）变更为2026年11月27日（星期五）" in overdue[1].body
+
+
+def test_a_deadline_moved_back_is_reminded_of_the_date_that_holds_now(session, jobs, deadline_for, supervisor):
+    deadline = deadline_for("2026-11-26")
+    sweep_deadlines(jobs, at("2026-11-23"))                     # told: the 26th
+    deadline.due_on = dt.date(2026, 11, 27)
+    session.flush()
+    assert sweep_deadlines(jobs, at("2026-11-24"))["reminders"] == {"approaching": 1}   # told: the 27th
+    deadline.due_on = dt.date(2026, 11, 26)                     # the move is undone
+    session.flush()
+    # The last message said the 27th: the supervisor is told the 26th holds again, once.
+    assert sweep_deadlines(jobs, at("2026-11-24", 11))["reminders"] == {"approaching": 1}
+    assert sweep_deadlines(jobs, at("2026-11-25"))["reminders"] == {}
+    assert told(session, deadline) == [("approaching", supervisor.id, dt.date(2026, 11, 26))]
+    assert "由此前提醒的2026年11月27日（星期五）变更为2026年11月26日（星期四）" in outbox(session)[-1].body
+
+
+def test_entering_a_holiday_year_reminds_again_of_the_moved_date(app, session, jobs, make_case, supervisor,
+                                                                 send_letters, city_admin, monkeypatch):
+    """The real move: an opinion's reply period counted in natural days ends on Monday 4 January 2027, provisional
+    while 2027's holidays are unknown; entering them makes it 元旦 and moves the last day to Tuesday the 5th."""
+    from compliance.operations.holidays import enter_holiday_year
+    from compliance.testing import refuse_after_visit, serve_issued
+    from tests.compliance.test_holidays import SOURCE, days_2027
+    monkeypatch.setitem(app.config, "DEADLINE_RULES", {"opinion_reply": {"counting": "natural_days"}})
+    case = make_case(at=at("2026-12-01"))
+    fire_trigger(session, case.id, "record_visit", {"visited_on": "2026-12-01", "findings": "职工52人，尚未建立工会",
+                                                    "supervisors": ["王芳", "李强"]},
+                 actor=supervisor, now=at("2026-12-01"))
+    refuse_after_visit(session, case.id, actor=supervisor, now=at("2026-12-20", 0, 30))
+    fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=at("2026-12-20", 0, 30))
+    send_letters(case.id, at("2026-12-20", 0, 30))
+    serve_issued(session, case.id, actor=supervisor, served_on=dt.date(2026, 12, 20), now=at("2026-12-20", 0, 40))
+    [deadline] = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.status == "open",
+                                                        Deadline.rule_key == "opinion_reply")).all()
+    assert (deadline.due_on, deadline.is_provisional) == (dt.date(2027, 1, 4), True)
+    # Wednesday 30 December: Thursday 31, Friday 1 and Monday 4 are the working days ahead (weekends only known).
+    assert sweep_deadlines(jobs, at("2026-12-30"))["reminders"] == {"approaching": 1}
+    enter_holiday_year(session, year=2027, days=days_2027(), source=SOURCE, actor=city_admin, now=at("2026-12-30", 15))
+    session.expire_all()
+    assert (deadline.due_on, deadline.is_provisional) == (dt.date(2027, 1, 5), False)
+    assert sweep_deadlines(jobs, at("2026-12-30", 15, 5))["reminders"] == {"approaching": 1}
+    assert sweep_deadlines(jobs, at("2026-12-31"))["reminders"] == {}
+    first, again = [m for m in outbox(session, recipient_id=supervisor.id) if "期限临近" in m.subject]
+    assert "2027年1月4日届满" in first.subject and "暂定" in first.body
+    assert "2027年1月5日届满（日期已变更）" in again.subject and "暂定" not in again.body
+    assert "由此前提醒的2027年1月4日（星期一）变更为2027年1月5日（星期二）" in again.body
+    assert sweep_deadlines(jobs, at("2027-01-05"))["reminders"] == {"due": 1}
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(120)
+def test_two_schedulers_remind_a_moved_deadline_once(isolated_database_url, isolated_owner_url, monkeypatch):
+    """Two sweeps at once, each on its own connection, after every due deadline moved: both read the same
+    candidates before either writes, and each person is still told of the new date once (the second sweep's upsert
+    waits for the first's rows, then finds them re-dated already)."""
+    import concurrent.futures
+
+    from sqlalchemy import text as sql
+
+    import compliance.jobs.sweep as sweep_module
+    from bench.bench_scheduler import populate
+    from compliance.db import make_engine
+    populate(isolated_owner_url, cases=300, due=150, today=dt.date(2026, 11, 24))
+    engines = [make_engine(isolated_database_url) for _ in range(2)]
+    factories = [sessionmaker(bind=e, expire_on_commit=False) for e in engines]
+    try:
+        assert sweep_deadlines(factories[0], at("2026-11-24"))["deadlines"] == 150
+        with factories[0]() as s:
+            s.execute(sql("UPDATE deadlines SET due_on = due_on + 1 WHERE status = 'open' AND due_on <= :d"),
+                      {"d": dt.date(2026, 11, 27)})
+            s.commit()
+            # Friday's now fall on Saturday, past the horizon; the others call for a reminder again.
+            moved = s.scalar(sql("SELECT count(*) FROM deadlines WHERE status = 'open' AND due_on <= :d"),
+                             {"d": dt.date(2026, 11, 27)})
+        both_decided = threading.Barrier(2, timeout=30)
+        record = sweep_module.record_reminders
+
+        def record_after_both_decided(*args, **kwargs):
+            both_decided.wait()   # each sweep has read its candidates: neither has written yet
+            return record(*args, **kwargs)
+
+        monkeypatch.setattr(sweep_module, "record_reminders", record_after_both_decided)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda f: sweep_deadlines(f, at("2026-11-24", 10, 5)), factories))
+        since = {"first": at("2026-11-24", 10, 1)}
+        with factories[0]() as s:
+            rows, keys = s.execute(sql("SELECT count(*), count(DISTINCT (deadline_id, kind, recipient_id)) "
+                                       "FROM reminders WHERE deadline_id IS NOT NULL")).one()
+            twice = s.execute(sql("SELECT r.deadline_id, r.kind, r.recipient_id FROM outbox o "
+                                  "JOIN reminders r ON r.id = o.reminder_id WHERE o.created_at > :first "
+                                  "GROUP BY 1, 2, 3 HAVING count(*) > 1"), since).all()
+            # Of the kind each deadline calls for now, no reminder still tells of the old date.
+            stale = s.scalar(sql("SELECT count(*) FROM reminders r JOIN deadlines d ON d.id = r.deadline_id "
+                                 "WHERE r.due_on <> d.due_on AND d.due_on <= :h AND r.kind = CASE "
+                                 "WHEN d.due_on < :today THEN 'overdue' WHEN d.due_on = :today THEN 'due' "
+                                 "ELSE 'approaching' END"),
+                             {"h": dt.date(2026, 11, 27), "today": dt.date(2026, 11, 24)})
+            new = s.scalar(sql("SELECT count(*) FROM outbox WHERE created_at > :first"), since)
+        assert [r["deadlines"] for r in results] == [moved, moved] and moved > 100   # both decided them all
+        sent = sorted(sum(r["reminders"].values()) for r in results)
+        assert sent == [0, new] and new > moved                   # one sweep told everyone, the other nobody
+        assert rows == keys and twice == [] and stale == 0
+    finally:
+        for e in engines:
+            e.dispose()
+
 # ------------------------------------------------------------------------------------------------ recipients
 
 @pytest.fixture
@@ -266,7 +424,8 @@ def test_a_supervisor_moved_out_of_the_jurisdiction_is_not_reminded(session, job
     supervisor.jurisdiction = places["haidian"]
     session.flush()
     sweep_deadlines(jobs, at("2026-11-23"))
-    assert supervisor.id not in {r for _k, r in reminders(session, deadline=deadline)}
+    # Nobody who works the case is left: as for an unassigned case, its leaders are told instead.
+    assert reminders(session, deadline=deadline) == [("approaching", approver.id)]
 
 
 # ---------------------------------------------------------------------------------------------------- digest
