@@ -23,7 +23,8 @@ bp = Blueprint("auth", __name__)
 #: The key in Flask's signed cookie that names the server-side session.
 SESSION_TOKEN = "sid"
 #: Endpoints a user who must change their password may still reach.
-_OPEN_WHILE_CHANGING = {"auth.password", "auth.logout", "static", "notices.verify", "notices.verify_upload"}
+_OPEN_WHILE_CHANGING = {"auth.password", "auth.logout", "static", "notices.verify", "notices.verify_upload",
+                        "language.switch"}
 
 
 def rules() -> AccessRules:

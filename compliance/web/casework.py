@@ -28,6 +28,7 @@ from compliance.access import Permission, can, require
 from compliance.clock import business_date, utcnow
 from compliance.db import db
 from compliance.web.forms import refusal_on_form
+from compliance.web.language import page_date
 from compliance.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Notice, NoticeService, User
 from compliance.operations.attachments import case_attachments
@@ -49,7 +50,8 @@ def _signed_in():
 
 @bp.app_template_filter("cn_date")
 def cn_date_filter(value: dt.datetime | dt.date | str | None) -> str:
-    """Template filter: a date as people write it, 2026年11月24日 (a timestamp: its Beijing date)."""
+    """Template filter: a date as people write it, 2026年11月24日 or, on English pages, 24 Nov 2026 (a timestamp:
+    its Beijing date)."""
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value)
@@ -57,7 +59,7 @@ def cn_date_filter(value: dt.datetime | dt.date | str | None) -> str:
             return value
     if isinstance(value, dt.datetime):
         value = business_date(value)
-    return cn_date(value) if value is not None else ""
+    return page_date(value) if value is not None else ""
 
 
 def _need(permission: Permission) -> None:

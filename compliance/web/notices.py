@@ -9,6 +9,7 @@ committee both lie in it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -256,8 +257,15 @@ def pending_approvals() -> int:
 
 @bp.app_template_filter("notice_date")
 def notice_date(value) -> str:
-    """A stored fact's date as 2026年11月24日 (as the letter prints it); anything else as it is."""
+    """A stored fact's date as 2026年11月24日 (as the letter prints it; 24 Nov 2026 on English pages); anything else
+    as it is."""
+    from compliance.web.language import is_english, page_date
     from letters.formatting import cn_date
+    if is_english() and isinstance(value, (dt.date, str)):
+        try:
+            return page_date(value if isinstance(value, dt.date) else dt.date.fromisoformat(value))
+        except ValueError:
+            pass
     try:
         return cn_date(value)
     except (TypeError, ValueError):
