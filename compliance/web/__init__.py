@@ -124,7 +124,7 @@ def handle_domain_error(err: DomainError):
 
 def handle_stale_data(_exc):
     """Two writers raced past the version check (the loser's flush found the row changed): a conflict."""
-    return handle_domain_error(Conflict("记录已被他人修改，请刷新后重试"))
+    return handle_domain_error(Conflict(_("记录已被他人修改，请刷新后重试")))
 
 
 #: Seconds a client is asked to wait before trying again while the database is unreachable.

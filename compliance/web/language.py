@@ -57,6 +57,13 @@ def page_date(value: dt.date) -> str:
     return cn_date(value)
 
 
+def page_month(value: dt.date) -> str:
+    """A month as the page's language writes it: 2026年11月, or Nov 2026."""
+    if is_english():
+        return format_date(value, "MMM y")
+    return f"{value.year}年{value.month}月"
+
+
 def _get_target(path: str | None) -> str:
     """`next` when it is a page of this site a GET can open (a form's POST-only address is not), else home."""
     from compliance.web import safe_next
