@@ -253,7 +253,7 @@ def user(user_id: int):
     form = _user_form(target)
     status = _submitted_status()
     if form.validate_on_submit() and (where := _chosen_jurisdiction(form)) is not None:
-        _, refused = _run(accounts.update_account, user_id=target.id, name=form.name.data, email=form.email.data,
+        _result, refused = _run(accounts.update_account, user_id=target.id, name=form.name.data, email=form.email.data,
                           supervisor_number=form.supervisor_number.data, roles=form.roles.data, jurisdiction=where)
         if refused is None:
             return _done(_("已保存 %(name)s 的账号信息", name=target.name), url_for(".user", user_id=target.id))
@@ -263,7 +263,7 @@ def user(user_id: int):
 
 def _set_active(user_id: int, active: bool):
     target = _managed(user_id)
-    _, refused = _run(accounts.set_active, user_id=target.id, active=active)
+    _result, refused = _run(accounts.set_active, user_id=target.id, active=active)
     if refused is not None:
         return _user_page(target, refused.status, error=refused.message)
     done = (_("账号 %(login)s 已启用", login=target.login) if active
@@ -290,7 +290,7 @@ def reset_password(user_id: int):
     reset = ResetPasswordForm()
     if not reset.validate_on_submit():
         return _user_page(target, 422, reset=reset)
-    _, refused = _run(accounts.reset_password, user_id=target.id, password=reset.password.data, rules=rules())
+    _result, refused = _run(accounts.reset_password, user_id=target.id, password=reset.password.data, rules=rules())
     if refused is not None:
         return _user_page(target, _on_form(reset, refused), reset=reset)
     return _done(_("已为 %(login)s 设置临时密码：其登录已全部退出，下次登录时须修改密码", login=target.login),
@@ -348,7 +348,7 @@ def issuer(jurisdiction_id: int):
     status = _submitted_status()
     if form.validate_on_submit():
         values = {key: form[_attr(key)].data or "" for key, _label, _limit in LETTERHEAD_FIELDS}
-        _, refused = _run(accounts.update_letterhead, jurisdiction_id=where.id, values=values)
+        _result, refused = _run(accounts.update_letterhead, jurisdiction_id=where.id, values=values)
         if refused is None:
             return _done(_("已保存%(committee)s的文书抬头", committee=where.committee_name),
                          url_for(".issuer", jurisdiction_id=where.id))

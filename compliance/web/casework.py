@@ -563,7 +563,8 @@ def _notice_event(event: CaseEvent, notices: dict[int, Notice]) -> tuple[str, li
     notice = notices.get(details.get("notice_id"))
     number = details.get("number") or (notice.number if notice is not None else None)
     verb = NOTICE_VERBS.get(event.action, _lp("event", "处理"))
-    title = _("%(verb)s《%(title)s》", verb=verb, title=_notice_title(notice_type)) + (f"（{number}）" if number else "")
+    title = _("%(verb)s《%(title)s》", verb=verb, title=_notice_title(notice_type)) \
+        + (_("（%(number)s）", number=number) if number else "")
     lines = []
     if event.action == "notice.draft_updated":
         labels = _fact_labels(notice_type)   # the letters' own fact names: Chinese
@@ -595,7 +596,7 @@ def _event_row(event: CaseEvent, notices: dict[int, Notice], users: dict[int, Us
         lines = _input_lines(event.trigger, details.get("inputs") or {})
         drafted = [_notice_title(n) for n in details.get("notices") or []]
         if drafted:
-            lines.append(_line(_("生成文书草稿"), _("、").join(f"《{t}》" for t in drafted)))
+            lines.append(_line(_("生成文书草稿"), _("、").join(_("《%(title)s》", title=t) for t in drafted)))
     elif event.action.startswith("notice."):
         title, lines = _notice_event(event, notices)
     else:
@@ -668,7 +669,7 @@ def _wrap(text: str, em: float) -> list[str]:
 
 def _label_lines(label: str, suffix: str = "") -> list[tuple[str, bool]]:
     """A step's label as lines: its name, then its conditions (〔…〕) in smaller type."""
-    name, _, guard = label.partition("〔")
+    name, _sep, guard = label.partition("〔")
     lines = [(t, False) for t in _wrap(name + suffix, LABEL_EM)]
     if guard:
         lines += [(t, True) for t in _wrap("条件：" + guard.rstrip("〕"), LABEL_EM * FONT / 12)]
@@ -689,7 +690,7 @@ class _Box:
 def _ranks(plain: list[tuple[State, State, str]], grouped: dict[tuple[State, str], set[State]]) -> dict[State, int]:
     """Longest path from the start over the plain steps; a grouped step lands below every state it leaves from."""
     rank = {State.REGISTERED: 0}
-    for _ in range(len(State)):
+    for _round in range(len(State)):
         changed = False
         for source, dest, _label in plain:
             if source in rank and rank.get(dest, -1) < rank[source] + 1:

@@ -147,7 +147,7 @@ def month_starts(today: dt.date, months: int = MONTHS) -> list[dt.date]:
     """The first days of the last `months` months (this one last), and of the month after it: months + 1 dates."""
     year, month = today.year, today.month
     firsts = []
-    for _ in range(months):
+    for _month in range(months):
         firsts.append(dt.date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     firsts.reverse()

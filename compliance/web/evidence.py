@@ -78,7 +78,8 @@ def _step_choices(case: Case) -> list[tuple[str, str]]:
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action != ops.ACTION)
                                 .order_by(CaseEvent.seq.desc())).all()
     return [("", _("不关联具体步骤（整个案件）"))] + [
-        (str(e.id), f"{step_label(e)}（{to_beijing(e.created_at):%Y-%m-%d %H:%M}）") for e in events]
+        (str(e.id), _("%(step)s（%(when)s）", step=step_label(e), when=f"{to_beijing(e.created_at):%Y-%m-%d %H:%M}"))
+        for e in events]
 
 
 def evidence_form(case: Case) -> EvidenceForm:

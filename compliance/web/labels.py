@@ -197,12 +197,19 @@ LABELS = (
     N_('收款户名'),
     N_('开户银行'),
     N_('银行账号'),
+    # enterprise fields (compliance.operations.enterprises.TEXT_FIELDS)
+    N_('企业名称'),
+    N_('企业住所'),
+    N_('法定代表人'),
+    N_('所属行业'),
+    N_('经济类型'),
+    N_('联系人'),
+    N_('联系电话'),
     # the case list's stage filter and sort columns (compliance.web.listing)
     N_('未结案件'),
     N_('已结案件'),
     N_('立案日期'),
     N_('案件编号'),
-    N_('企业名称'),
     N_('下一期限'),
     # bulk import (compliance.imports.KIND_LABELS, compliance.operations.imports.MODES)
     N_('企业'),

@@ -13,8 +13,9 @@ compliance/translations/en/LC_MESSAGES/messages.po (see docs/i18n.md).
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
 from flask_babel import format_date, get_locale
 from werkzeug.exceptions import HTTPException
 
@@ -31,8 +32,9 @@ ENGLISH_DATE = "d MMM y"
 
 
 def chosen_language() -> str:
-    """"zh" or "en" for this request; anything else in the cookie is ignored."""
-    if request.path.startswith("/api/"):
+    """"zh" or "en" for this request; anything else in the cookie is ignored. Outside a request (the CLI, the
+    scheduler's jobs, mails) and in the API: Chinese."""
+    if not has_request_context() or request.path.startswith("/api/"):
         return DEFAULT_LANGUAGE
     value = request.cookies.get(LANGUAGE_COOKIE, "")
     return value if value in LOCALES else DEFAULT_LANGUAGE
@@ -64,26 +66,35 @@ def page_month(value: dt.date) -> str:
     return f"{value.year}年{value.month}月"
 
 
-def _get_target(path: str | None) -> str:
-    """`next` when it is a page of this site a GET can open (a form's POST-only address is not), else home."""
+def _page_target(path: str | None) -> str | None:
+    """`path` when it is a page of this site a GET can open (a form's POST-only address is not), else None."""
     from compliance.web import safe_next
-    home = url_for("web.index")
-    target = safe_next(path, home)
-    if target == home:
-        return home
+    if not path or safe_next(path, "") != path:
+        return None
     try:
-        current_app.url_map.bind("localhost").match(target.split("?", 1)[0], method="GET")
-    except HTTPException as exc:   # 404, 405; a redirect (trailing slash) is still a page
+        current_app.url_map.bind("localhost").match(path.split("?", 1)[0], method="GET")
+    except HTTPException as exc:   # 404, 405; a redirect (a missing trailing slash) still leads to a page
         if exc.code not in (301, 308):
-            return home
-    return target
+            return None
+    return path
+
+
+def _back_to() -> str:
+    """The page the switch was pressed on: the Referer's path and query when it is this site's (so a filtered
+    list stays filtered), else the form's `next` (the page's path), else home."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc == request.host and referrer.scheme in ("http", "https"):
+        target = _page_target(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+        if target:
+            return target
+    return _page_target(request.form.get("next")) or url_for("web.index")
 
 
 @bp.route("/language", methods=["POST"])
 def switch():
     """Remember the chosen language in its cookie and go back to the page the switch was on."""
     choice = request.form.get("lang", "")
-    response = redirect(_get_target(request.form.get("next")))
+    response = redirect(_back_to())
     if choice in LOCALES:
         response.set_cookie(LANGUAGE_COOKIE, choice, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
                             secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))

@@ -74,7 +74,7 @@ class ArrearsRowsField(Field):
 
     def rows(self) -> list[dict[str, str]]:
         """The rows to show: those entered, then EXTRA_ROWS blank ones."""
-        return [*self.data, *({cell: "" for cell in self.CELLS} for _ in range(EXTRA_ROWS))]
+        return [*self.data, *({cell: "" for cell in self.CELLS} for _row in range(EXTRA_ROWS))]
 
     def _value(self):
         return ""

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
@@ -207,7 +207,7 @@ def _last_return(notice: Notice) -> dict | None:
 def _fact_rows(notice: Notice) -> list[dict]:
     """The facts an approver checks: who it is about and to whom, then every declared fact, labelled."""
     snap = notice.snapshot or {}
-    rows = [{"label": _("企业"), "kind": "text", "value": (snap.get("enterprise") or {}).get("name", "")},
+    rows = [{"label": pgettext("field", "企业"), "kind": "text", "value": (snap.get("enterprise") or {}).get("name", "")},
             {"label": _("统一社会信用代码"), "kind": "text", "value": (snap.get("enterprise") or {}).get("uscc", "")},
             {"label": _("发文机关"), "kind": "text", "value": (snap.get("issuer") or {}).get("name", "")}]
     if notice.withdraws_id is not None and isinstance(snap.get("original"), dict):

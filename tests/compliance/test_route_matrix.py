@@ -23,6 +23,7 @@ PASSWORD = "correct horse battery"
 #: user; "view": roles that read case files; "admin": roles that manage users or letterheads.
 ROUTES = {
     "static": ("public", None), "auth.login": ("public", None), "auth.logout": ("public", None),
+    "language.switch": ("public", None),   # sets the language cookie only (compliance/web/language.py)
     "web.healthz": ("public", None), "notices.verify": ("public", None), "notices.verify_upload": ("public", None),
     "auth.password": ("account", None), "auth.sign_out_others": ("account", None), "web.index": ("account", None),
     "web.cases": ("view", None), "web.enterprises": ("view", None), "web.case_detail": ("view", "case_id"),
