@@ -613,7 +613,8 @@ def _event_row(event: CaseEvent, notices: dict[int, Notice], users: dict[int, Us
                 if names:
                     lines.append(_line(label, _("、").join(names)))
         elif event.action == "case.deadlines_recomputed":
-            lines += [_line(_rule_label(d.get("rule", "")), f"{_plain_value(d.get('from'))} → {_plain_value(d.get('to'))}")
+            lines += [_line(_rule_label(d.get("rule", "")),
+                            f"{_plain_value(d.get('from'))} → {_plain_value(d.get('to'))}")
                       + (_("（暂定）") if d.get("provisional") else "")
                       for d in details.get("deadlines") or [] if isinstance(d, dict)]
     moved = event.from_state != event.to_state and event.to_state in State._value2member_map_

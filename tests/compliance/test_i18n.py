@@ -74,6 +74,9 @@ def test_the_english_catalogue_translates_every_string_and_keeps_its_placeholder
             assert sorted(re.findall(r"%\(\w+\)[sd]", m.id)) == sorted(re.findall(r"%\(\w+\)[sd]", m.string)), m.id
             assert not HAN.search(m.string.replace("王芳、李强", "").replace("错误原因", "").replace("原行号", "")
                                   .replace("条件", "")), f"Chinese left in the English of {m.id!r}: {m.string!r}"
+            # Templates insert a translation as it is (newstyle gettext marks it safe; only the values placed in it
+            # are escaped), in text and in attributes: no markup, no straight double quote (“…” instead).
+            assert not re.search(r'[<>&"]', m.string), f"markup or a straight quote in the English of {m.id!r}"
 
 
 def test_the_compiled_catalogue_is_the_po_compiled():
