@@ -31,8 +31,11 @@ def _setup(factory, n_cases: int):
         ids = []
         for i in range(n_cases):
             e = new_enterprise(s, j, f"北京基准测试{i}有限公司")
-            ids.append(open_case(s, enterprise=e, violations=["unpaid_funds", "no_union"], opened_by=user,
-                                 supervisors=[user], now=NOW).id)
+            case = open_case(s, enterprise=e, violations=["unpaid_funds", "no_union"], opened_by=user,
+                             supervisors=[user], now=NOW)
+            # No union: funds owed from the higher union's help (BJM 55(3)); about six months, as the demand drafts.
+            case.union_help_started_on = (NOW - dt.timedelta(days=183)).date()
+            ids.append(case.id)
         s.commit()
         return user.id, ids
 

@@ -291,6 +291,7 @@ def build_real_cases(factory, places: dict, count: int, seed: int) -> list[int]:
                                         uscc=body + uscc_check_char(body))
             case = open_case(s, enterprise=enterprise, violations=["unpaid_funds", "no_union"], opened_by=actor,
                              supervisors=[actor], now=now)
+            case.union_help_started_on = (now - dt.timedelta(days=183)).date()   # BJM 55(3): the months owed
             for trigger, inputs in steps[:rng.randint(0, len(steps))]:
                 for n in s.scalars(select(Notice).where(Notice.case_id == case.id, Notice.status == "draft")):
                     sha = hashlib.sha256(f"bench-web-{n.id}".encode()).hexdigest()

@@ -25,6 +25,9 @@ class Defaults:
     #: Per-rule overrides of workflows.deadlines.DEFAULT_RULES, e.g.
     #: {"opinion_reply": {"period": 15, "counting": "working_days"}}.
     DEADLINE_RULES: dict = {}
+    #: Union funds are paid "每月15日前" (Beijing Measures Art 55(2)): True reads a payment made on the 15th itself as
+    #: on time (late fees from the 16th), False as one day late (late fees from the 15th). See docs/funds.md.
+    UNION_FUNDS_DUE_DAY_ON_TIME = True
     #: The address the public reaches the service at (https://jiandu.example.org): the QR code and verification
     #: address printed on every notice, the links in mails. Required by `serve` on PostgreSQL; unset on SQLite,
     #: `serve` uses the address it listens on (the demo) and other commands http://127.0.0.1:5000.

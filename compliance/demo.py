@@ -111,6 +111,14 @@ def _send(session: Session, case, approver: User, issuer: User, day: str, store)
     return len(drafts)
 
 
+def _funds(session: Session, case, actor: User, help_started_on: str, day: str) -> None:
+    """The unit has no union: funds are owed from the day the higher union started helping its workers prepare one
+    (BJM 55(3)), so the demo's arrears start in that month, not at an arbitrary six months back."""
+    from compliance.operations.funds import record_funds_facts
+    record_funds_facts(session, case.id, actor=actor, now=_at(day, 11), has_union=False,
+                       union_help_started_on=help_started_on)
+
+
 def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str, User], store) -> tuple[int, int]:
     sun, zhou, wu, li, zhao = (users[k] for k in ("chaoyang.sun", "chaoyang.zhou", "jianwai.wu", "city.li", "city.zhao"))
     cy_chair, city_chair = users["chaoyang.chair"], users["city.chair"]
@@ -134,6 +142,7 @@ def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str
     #    its receipt on Thu 5 Nov: to Sat 5 Dec, a rest day, so Mon 7 Dec).
     c = open_case(session, enterprise=enterprises[0], violations=["no_union", "unpaid_funds"], opened_by=wu,
                   supervisors=[wu, sun], now=_at("2026-10-26"), summary="职工120人，未建会，未缴纳工会经费。")
+    _funds(session, c, wu, "2026-01-05", "2026-10-26")
     visit(c, "2026-11-03", "企业职工120人，尚未建立工会；2026年以来未缴纳工会经费。已宣讲《工会法》第十一条、第四十三条。")
     issued += _send(session, c, cy_chair, sun, "2026-11-03", store)
     serve(c, "2026-11-05", sun)
@@ -152,6 +161,7 @@ def _demo_cases(session: Session, enterprises: list[Enterprise], users: dict[str
     # 4. Unpaid funds climbing to the payment demand, whose letters wait for approval.
     c = open_case(session, enterprise=enterprises[8], violations=["unpaid_funds"], opened_by=li,
                   supervisors=[li, zhao], now=_at("2026-06-01"), summary="连续十个月未缴纳工会经费。")
+    _funds(session, c, li, "2025-11-10", "2026-06-01")
     fire_trigger(session, c.id, "record_visit", {"visited_on": "2026-06-10", "findings": "企业承认欠缴工会经费。",
                                                  "supervisors": [li.name, zhao.name]}, actor=li, now=_at("2026-06-10"))
     issued += _send(session, c, city_chair, li, "2026-06-10", store)

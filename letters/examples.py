@@ -64,6 +64,8 @@ FINDINGS = [
     '你单位现有职工186人，其中有入会意愿的职工42人，已达到应当建立基层工会委员会的条件，但至今未建立工会。',
     '自2026年1月起未按月向工会拨缴经费。',
 ]
+#: The same facts as a letter to an authority states them: of the enterprise, never to it (该单位, not 你单位).
+THIRD_PARTY_FINDINGS = [f.replace('你单位', '该单位') for f in FINDINGS]
 
 PER_TYPE = {
     'visit': {
@@ -80,9 +82,9 @@ PER_TYPE = {
     },
     'recommendation': {
         'addressee': {'name': HRSS},
-        'findings': FINDINGS,
+        'findings': THIRD_PARTY_FINDINGS,
         'opinion_ref': {'number': '京朝工监意〔2026〕12号', 'issued_on': '2026-10-09'},
-        'enterprise_response': '你单位逾期未作书面答复，亦未进行整改',
+        'enterprise_response': '该单位逾期未作书面答复，亦未进行整改',
         'requests': [
             '依法责令该单位限期改正，支持职工依法组建工会；',
             '对该单位欠缴工会经费的问题依法予以处理；',
@@ -120,7 +122,7 @@ PER_TYPE = {
     'listing_request': {
         'addressee': {'name': f'{HRSS}、{SAMR}'},
         'case': {**COMMON['case'], 'violations': ['不建会']},
-        'findings': FINDINGS[:1],
+        'findings': THIRD_PARTY_FINDINGS[:1],
         'opinion_ref': {'number': '京朝工监意〔2026〕12号', 'issued_on': '2026-10-09'},
         'order_ref': {'authority': HRSS, 'number': '京朝人社监责字〔2026〕88号',
                       'issued_on': '2026-10-28', 'due': '2026-11-18'},

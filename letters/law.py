@@ -33,6 +33,9 @@ VIOLATIONS = {
         'basis': (('tul.43.1.2', 'tul.44'), ('bjm.55.2', 'bjm.57')),
         'cite': ('tul.43.1.2', 'bjm.55.2'),
         'requirement': '足额补缴欠缴的工会经费及滞纳金，并按月依法拨缴',
+        # A unit without a union owes funds only from the day the higher union starts helping its workers
+        # (BJM 55(3)); TUL 43 (units with a union) is neither quoted nor cited for it.
+        'no_union': {'basis': (('tul.44',), ('bjm.55.2', 'bjm.55.3', 'bjm.57')), 'cite': ('bjm.55.3',)},
     },
 }
 
@@ -49,12 +52,15 @@ ART_66 = quote('bjm.66.1.2')
 PAYMENT_ORDER = quote('cpl.225')
 
 
-def violation_views(labels, legal_basis=None):
+def violation_views(labels, legal_basis=None, has_union=None):
     """Descriptions, requirements and citations for the case's violation labels, and the basis paragraphs
-    (``legal_basis`` given in the facts replaces the quoted ones)."""
+    (``legal_basis`` given in the facts replaces the quoted ones). ``has_union`` False: the unit has no union
+    (the funds rules of BJM 55(3) instead of TUL 43)."""
     views, basis = [], []
     for label in labels or ():
         known = VIOLATIONS.get(label)
+        if known and has_union is False and 'no_union' in known:
+            known = {**known, **known['no_union']}
         views.append({
             'label': label,
             'description': known['description'] if known else label,

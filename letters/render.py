@@ -87,16 +87,19 @@ def plain(value):
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
+def _arrears_line(line) -> dict:
+    return {'month': line.month, 'payroll': money(line.payroll), 'funds_due': money(line.funds_due),
+            'paid': money(line.paid), 'owed': money(line.owed), 'due_on': line.due_on.isoformat(),
+            'days_late': line.days_late, 'late_fee': money(line.late_fee),
+            'limitation_ends_on': line.limitation_ends_on.isoformat() if line.limitation_ends_on else ''}
+
+
 def _arrears_view(arrears: Mapping) -> dict:
-    statement = compute_arrears(arrears['months'], arrears['computed_on'])
+    statement = compute_arrears(arrears['months'], arrears['computed_on'], arrears.get('basis'))
+    rules = statement.rules
     return {
         'computed_on': statement.computed_on.isoformat(),
-        'lines': [{
-            'month': line.month, 'payroll': money(line.payroll),
-            'funds_due': money(line.funds_due), 'paid': money(line.paid),
-            'owed': money(line.owed), 'due_on': line.due_on.isoformat(),
-            'days_late': line.days_late, 'late_fee': money(line.late_fee),
-        } for line in statement.lines],
+        'lines': [_arrears_line(line) for line in statement.lines],
         'first_month': statement.lines[0].month if statement.lines else '',
         'last_month': statement.lines[-1].month if statement.lines else '',
         'total_owed': money(statement.total_owed),
@@ -104,6 +107,12 @@ def _arrears_view(arrears: Mapping) -> dict:
         'total': money(statement.total),
         'total_upper': money_upper(statement.total),
         'total_owed_upper': money_upper(statement.total_owed),
+        # The rules the figures follow (letters/arrears.py): the templates word the letter by them.
+        'has_union': rules.has_union,
+        'owed_from': rules.owed_from.isoformat() if rules.owed_from else '',
+        'due_day_on_time': rules.due_day_on_time,
+        'time_barred': [_arrears_line(line) for line in statement.time_barred],
+        'not_owed': [line.month for line in statement.not_owed],
     }
 
 
@@ -148,7 +157,7 @@ def build_context(notice_type: NoticeType, facts: Mapping, number: str | None,
         'arrears': _arrears_view(facts['arrears']) if 'arrears' in facts else None,
     }
     labels = facts.get('case', {}).get('violations')
-    views, basis = law.violation_views(labels, facts.get('legal_basis'))
+    views, basis = law.violation_views(labels, facts.get('legal_basis'), facts.get('case', {}).get('has_union'))
     context.update(violations=views, legal_basis=basis, law=law.LAW,
                    listing=law.listing_grounds(labels, facts.get('listing_basis')),
                    # names printed in a title that a line break must not split

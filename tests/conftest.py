@@ -280,7 +280,11 @@ def make_case(session, make_enterprise, supervisor, now):
     from compliance.operations.cases import open_case
 
     def factory(violations=("no_union",), enterprise=None, at=None, **kw):
-        return open_case(session, enterprise=enterprise or make_enterprise(), violations=violations,
+        # An unpaid-funds case is against a unit with a union unless said otherwise: a unit without one owes
+        # funds only from the day the higher union started helping (BJM 55(3)), which the case must record.
+        if enterprise is None:
+            enterprise = make_enterprise(has_union="unpaid_funds" in violations)
+        return open_case(session, enterprise=enterprise, violations=violations,
                          opened_by=supervisor, supervisors=[supervisor], now=at or now, **kw)
     return factory
 

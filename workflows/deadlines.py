@@ -13,6 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from workflows.calendar import WorkCalendar, as_beijing_date
+from workflows.law import cite
 
 __all__ = [
     "CONFIGURABLE_FIELDS",
@@ -229,8 +230,6 @@ def compute_due(start: date, rule: PeriodRule, calendar: WorkCalendar) -> DueDat
     return DueDate(rule, start, due, bool(unknown), raw, unknown, calendar.holiday_name(raw))
 
 
-_BEIJING_MEASURES = "《北京市实施〈中华人民共和国工会法〉办法》"
-_CIVIL_PROCEDURE = "《中华人民共和国民事诉讼法》（2023年修正）"
 
 # Keys are referenced by the enforcement ladder and by stored deadlines: never rename one.
 # Rules marked [open] rest on practice or on a choice between models; configuration may change them.
@@ -245,7 +244,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="走访告知的整改期限",
                 period=30,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第二十一条（整改期限由本会在走访时确定）",
+                legal_basis=f"{cite('bjm.21')}（整改期限由本会在走访时确定）",
                 nature="committee",
                 starts="service",
             ),
@@ -256,8 +255,8 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="企业书面答复监督意见书期限",
                 period=15,
                 counting=Counting.WORKING_DAYS,
-                legal_basis=(f"本会确定的期限，参照《浙江省工会劳动法律监督条例》第二十二条"
-                             f"（{_BEIJING_MEASURES}第二十八条第一款未规定本案情形的答复期限）"),
+                legal_basis=(f"本会确定的期限，参照{cite('zjs.22')}"
+                             f"（{cite('bjm.28.1')}未规定本案情形的答复期限）"),
                 nature="committee",
                 starts="service",
             ),
@@ -268,7 +267,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="有关部门书面告知监督建议书处理结果期限",
                 period=15,
                 counting=Counting.WORKING_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第二十八条第二款、第六十三条第二款（自作出处理决定之日起算）",
+                legal_basis=f"{cite('bjm.28.2', 'bjm.63.2')}（自作出处理决定之日起算）",
             ),
             # Before the department's decision is known, the union's own reminder to ask after it.
             PeriodRule(
@@ -285,7 +284,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="催缴工会经费的缴纳期限",
                 period=15,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第五十七条（催缴通知书载明的缴纳期限由本会确定）",
+                legal_basis=f"{cite('bjm.57')}（催缴通知书载明的缴纳期限由本会确定）",
                 nature="committee",
                 starts="service",
             ),
@@ -295,7 +294,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="企业书面答复集体协商要求期限",
                 period=20,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis="《北京市集体合同条例》第三十二条第二款（自收到集体协商要求之日起算）",
+                legal_basis=f"{cite('bjcc.32.2')}（自收到集体协商要求之日起算）",
             ),
             # The court decides whether to accept within 5 days of the application (filing = the application's
             # service on the court).
@@ -304,7 +303,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="人民法院通知是否受理支付令申请期限",
                 period=5,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_CIVIL_PROCEDURE}第二百二十六条",
+                legal_basis=cite("cpl.226"),
                 starts="service",
             ),
             PeriodRule(
@@ -312,7 +311,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="人民法院发出支付令期限",
                 period=15,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_CIVIL_PROCEDURE}第二百二十七条第一款（自受理之日起算）",
+                legal_basis=f"{cite('cpl.227.1')}（自受理之日起算）",
             ),
             # The debtor's 15 days run from its receipt of the 支付令 (Art 227(2) in the 2023 text; Art 223 before).
             PeriodRule(
@@ -320,8 +319,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="债务人清偿或者提出书面异议期限（支付令）",
                 period=15,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_CIVIL_PROCEDURE}第二百二十七条第二款（自债务人收到支付令之日起算）、"
-                            "《中华人民共和国工会法》第四十四条",
+                legal_basis=f"{cite('cpl.227.2')}（自债务人收到支付令之日起算）、{cite('tul.44')}",
             ),
             # The period the government's (or 人社's) order to correct sets; the step records it from the order.
             PeriodRule(
@@ -329,7 +327,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="责令改正期限",
                 period=30,
                 counting=Counting.NATURAL_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第六十四条、第六十六条（期限以责令改正文书载明的为准）",
+                legal_basis=f"{cite('bjm.64.1', 'bjm.66.1.2')}（期限以责令改正文书载明的为准）",
                 nature="authority",
             ),
             # The union's own follow-up interval for a credit-listing request.
@@ -338,7 +336,7 @@ DEFAULT_RULES: Mapping[str, PeriodRule] = MappingProxyType(
                 label="跟进信用惩戒提请办理情况期限",
                 period=15,
                 counting=Counting.WORKING_DAYS,
-                legal_basis=f"{_BEIJING_MEASURES}第六十四条、第六十六条（跟进期限为本会工作安排）",
+                legal_basis=f"{cite('bjm.64.1', 'bjm.66.1.2')}（跟进期限为本会工作安排）",
                 nature="diary",
             ),
             # Kept for cases listed before the NDRC rules were applied (stored rows and replay): 6 months from

@@ -449,8 +449,12 @@ def _open_deadlines(facts: CaseFacts) -> tuple[str, ...]:
     if facts.state is State.OPINION_ISSUED and facts.replied_on is not None:
         return ()
     if facts.state is State.RECTIFIED:
-        return ()
+        # A listed case waits out its credit-repair period here (started by rectify); repairing credit ends it.
+        return _CREDIT_REPAIR_KEYS if facts.was_listed else ()
     return STAGE_DEADLINES.get(facts.state, ())
+
+
+_CREDIT_REPAIR_KEYS = ("credit_repair_wait", "credit_repair_ordinary", "credit_repair_serious")
 
 
 def _bargaining_open(facts: CaseFacts) -> bool:
@@ -715,7 +719,7 @@ def fire(facts: CaseFacts, trigger: str, inputs: Mapping[str, Any] | None, today
         after = replace(after, replied_on=None, refused_on=None)  # a new stage, a new letter to answer
     open_ = _open_deadlines(facts)
     bargaining = ("bargaining_answer",) if _bargaining_open(facts) else ()
-    if trigger == "rectify":
+    if trigger in ("rectify", "repair_credit"):
         closes = tuple((key, "met") for key in open_ + bargaining)
     elif trigger == "withdraw":
         closes = tuple((key, "superseded") for key in open_ + bargaining)

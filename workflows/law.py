@@ -198,6 +198,9 @@ _PROVISIONS = (
        purpose='监督员以书面形式提出意见和建议（意见书）；拒不改正的提请人力资源社会保障部门处理（建议书）'),
     _p('bjm.24', '一方提出协商要求的，另一方不得以任何理由拒绝或者拖延。',
        purpose='一方提出协商要求的，另一方不得拒绝或者拖延（不协商）'),
+    _p('bjm.28.1', '有下列侵犯职工劳动权益情形之一的，工会应当代表职工与其交涉，要求停止侵害，采取措施予以改正；'
+       '单位应当予以研究处理，并在15日内向工会作出书面答复',
+       purpose='所列侵犯职工劳动权益情形，单位15日内书面答复（所列情形不含不建会、不协商、不缴费）'),
     _p('bjm.28.2', '人力资源社会保障部门、安全生产监督管理部门和卫生计生行政部门接到工会书面处理建议，应当依法作出处理，'
        '并自作出处理决定之日起15个工作日内将处理结果书面告知工会。',
        purpose='有关部门自作出处理决定之日起15个工作日内书面告知工会（第一款所列侵权情形）'),
@@ -272,13 +275,18 @@ def _provision(key: str) -> Provision:
 
 
 def cite(*keys: str) -> str:
-    """The provisions' citation, one title per text: 《工会法》第四十四条、《…办法》第五十五条第二款、第五十七条."""
+    """The provisions' citation, one title per text and one article number per article in a row:
+    《工会法》第四十四条、《…办法》第五十五条第二款、第三款、第五十七条."""
     parts: list[str] = []
-    last_text = None
+    last = None
     for key in keys:
         provision = _provision(key)
-        parts.append(provision.ref if provision.text is last_text else provision.citation)
-        last_text = provision.text
+        if last is not None and provision.text is last.text and provision.article == last.article \
+                and provision.paragraph and last.paragraph and not provision.item and not last.item:
+            parts.append(f'第{cn_number(provision.paragraph)}款')      # 第五十五条第二款、第三款
+        else:
+            parts.append(provision.ref if last is not None and provision.text is last.text else provision.citation)
+        last = provision
     return '、'.join(parts)
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 import letters
+from compliance.models import ServiceMethod
+from compliance.operations import notices as notice_ops
+from compliance.operations import service as service_ops
 from compliance.web import keyset, listing
 from workflows.ladder import State, Violation
 from workflows.states import MAX_NAMES, NAME_LENGTH, TRIGGERS
@@ -20,6 +23,7 @@ MAX_INPUT_TEXT = max([f.max_length for spec in TRIGGERS.values() for f in spec.f
 #: The longest value of any editable fact of any notice type.
 MAX_FACT_TEXT = max([f.max for kind in letters.NOTICE_TYPES.values() for f in kind.editable] + [200]) * 4
 MAX_FACT_ITEMS = 100
+SERVICE_METHODS = [m.value for m in ServiceMethod]
 
 
 def most(n: int):
@@ -349,10 +353,44 @@ class NoticeSummary(Schema):
     pdf_url = fields.Str(allow_none=True, required=True)
 
 
+class UserRef(Schema):
+    id = fields.Int(required=True)
+    name = fields.Str(required=True)
+
+
+class ServiceRecordSchema(Schema):
+    """One record of a notice's service (送达). A correction keeps the old record, superseded."""
+    id = fields.Int(required=True)
+    notice_id = fields.Int(required=True)
+    method = fields.Str(required=True, validate=validate.OneOf(SERVICE_METHODS),
+                        metadata={"description": "direct（直接送达）、mail（邮寄送达）、left（留置送达）、electronic（电子送达）"})
+    method_label = fields.Str(required=True)
+    served_on = fields.Date(required=True)
+    served_by = fields.Nested(UserRef, required=True, metadata={"description": "送达人"})
+    recipient = fields.Str(required=True, metadata={"description": "签收人"})
+    tracking_number = fields.Str(allow_none=True, required=True, metadata={"description": "邮寄单号（邮寄送达）"})
+    proof_attachment_id = fields.Int(allow_none=True, required=True,
+                                     metadata={"description": "送达回证或照片（本案的证据材料 id）"})
+    note = fields.Str(required=True)
+    deadline_id = fields.Int(allow_none=True, required=True,
+                             metadata={"description": "因本次送达开始计算的期限；null：没有等待送达的期限"})
+    event_id = fields.Int(allow_none=True, required=True)
+    recorded_by = fields.Nested(UserRef, allow_none=True, required=True)
+    recorded_at = fields.DateTime(required=True)
+    is_current = fields.Bool(required=True, metadata={"description": "现行的送达记录（更正后旧记录为 false）"})
+    supersedes_id = fields.Int(allow_none=True, required=True, metadata={"description": "本记录所更正的记录"})
+    superseded_at = fields.DateTime(allow_none=True, required=True)
+    correction_reason = fields.Str(required=True, metadata={"description": "更正理由（更正记录）"})
+
+
 class NoticeSchema(NoticeSummary):
     facts = fields.Dict(required=True, metadata={"description": "文书事实（草稿可编辑其中声明为可编辑的项）"})
     editable = fields.List(fields.Dict(), required=True, metadata={"description": "可编辑的事实：key、label、type、max"})
     missing = fields.List(fields.Str(), metadata={"description": "草稿审批前仍缺的事实"})
+    service = fields.Nested(ServiceRecordSchema, allow_none=True, required=True,
+                            metadata={"description": "现行的送达记录；null：尚未记录送达"})
+    services = fields.List(fields.Nested(ServiceRecordSchema), required=True,
+                           metadata={"description": "全部送达记录（含已被更正的），按记录顺序"})
 
 
 class NoticeList(Schema):
@@ -409,6 +447,44 @@ class ApproveRequest(Strict):
 
 class VersionRequest(Strict):
     expected_version = fields.Int(validate=ID)
+
+
+class ReturnRequest(Strict):
+    reason = fields.Str(required=True, validate=validate.Length(max=notice_ops.MAX_REASON),
+                        metadata={"description": "退回意见（起草人在草稿上看到）"})
+    expected_version = fields.Int(validate=ID)
+
+
+class WithdrawRequest(Strict):
+    reason = fields.Str(required=True, validate=validate.Length(max=notice_ops.withdrawal_reason_limit()),
+                        metadata={"description": "撤回理由（印在撤回通知上；一段文字，不换行）"})
+
+
+class ServiceRequest(Strict):
+    method = fields.Str(required=True, validate=validate.OneOf(SERVICE_METHODS),
+                        metadata={"description": "direct（直接送达）、mail（邮寄送达）、left（留置送达）、electronic（电子送达）"})
+    served_on = fields.Date(required=True, metadata={"description": "送达日期：不早于签发日期，不晚于今天"})
+    served_by_id = fields.Int(validate=ID, allow_none=True, load_default=None,
+                              metadata={"description": "送达人（用户 id，本案辖区或上级的在职监督员）；省略为令牌的用户"})
+    recipient = fields.Str(validate=validate.Length(max=service_ops.MAX_RECIPIENT), load_default="",
+                           metadata={"description": "签收人"})
+    tracking_number = fields.Str(validate=validate.Length(max=service_ops.MAX_TRACKING), allow_none=True,
+                                 load_default=None, metadata={"description": "邮寄单号：邮寄送达必填，其他方式不填"})
+    proof_attachment_id = fields.Int(validate=ID, allow_none=True, load_default=None,
+                                     metadata={"description": "送达回证或照片：本案已上传的证据材料 id"})
+    note = fields.Str(validate=validate.Length(max=service_ops.MAX_NOTE), load_default="")
+
+
+class ServiceCorrection(ServiceRequest):
+    reason = fields.Str(required=True, validate=validate.Length(max=service_ops.MAX_NOTE),
+                        metadata={"description": "更正理由（必填）"})
+
+
+class ServiceResult(Schema):
+    service = fields.Nested(ServiceRecordSchema, required=True)
+    notice = fields.Nested(NoticeSchema, required=True)
+    deadline = fields.Nested(DeadlineSchema, allow_none=True, required=True,
+                             metadata={"description": "因本次送达开始（或重新）计算的期限；null：没有等待送达或仍在进行的期限"})
 
 
 # ------------------------------------------------------------------------------------------------ attachments

@@ -24,6 +24,7 @@ from compliance.operations import attachments as attachment_ops
 from compliance.operations import cases as case_ops
 from compliance.operations import notices as notice_ops
 from compliance.operations import reminders as reminder_ops
+from compliance.operations import service as service_ops
 from compliance.operations.enterprises import register_enterprise
 from compliance.scoping import Scope
 from compliance.snapshots import plain
@@ -379,7 +380,30 @@ def _notice(n: Notice, *, full: bool = False) -> dict:
                            for f in (kind.editable if kind else ())]
         if n.status == NoticeStatus.DRAFT.value:
             out["missing"] = [key for key, _label in notice_ops.draft_missing(db.session, n)["facts"]]
+        out["services"] = _services(service_ops.service_history(db.session, n.id)) if n.issued_at is not None else []
+        out["service"] = next((r for r in out["services"] if r["is_current"]), None)
     return out
+
+
+def _services(rows) -> list[dict]:
+    """A notice's service records (送达), oldest first, with who served and recorded them and why one was corrected."""
+    rows = list(rows)
+    if not rows:
+        return []
+    names = _names([r.served_by_id for r in rows] + [r.recorded_by_id for r in rows])
+    reasons = dict(db.session.execute(select(CaseEvent.id, CaseEvent.reason).where(
+        CaseEvent.id.in_([r.event_id for r in rows if r.event_id is not None]))).all())
+    return [{"id": r.id, "notice_id": r.notice_id, "method": r.method, "method_label": r.method_label,
+             "served_on": r.served_on, "served_by": {"id": r.served_by_id, "name": names.get(r.served_by_id, "")},
+             "recipient": r.recipient or "", "tracking_number": r.tracking_number,
+             "proof_attachment_id": r.proof_attachment_id, "note": r.note or "", "deadline_id": r.deadline_id,
+             "event_id": r.event_id,
+             "recorded_by": ({"id": r.recorded_by_id, "name": names.get(r.recorded_by_id, "")}
+                             if r.recorded_by_id is not None else None),
+             "recorded_at": r.recorded_at, "is_current": r.is_current, "supersedes_id": r.supersedes_id,
+             "superseded_at": r.superseded_at,
+             "correction_reason": (reasons.get(r.event_id) or "") if r.supersedes_id is not None else ""}
+            for r in rows]
 
 
 def _readable_notice(notice_id: int) -> Notice:
@@ -499,11 +523,107 @@ def issue_notice(data, notice_id: int):
                                                           expected_version=data.get("expected_version")))
 
 
-# TODO(lead): POST /notices/<id>/service — record the service (送达) of an issued notice. It needs helper
-# "ladder"'s operation compliance/operations/service.py, which is not on this branch. Wire it like issue_notice:
-# a marshmallow body (how it was served, on which date, to whom, with evidence ids; every string with a
-# maxLength), idempotency.run(...) around the operation, an entry in tests/compliance/test_route_matrix.py's
-# API_ROUTES, and a line in docs/api.md. Nothing answers on that path until then (404).
+@bp.post("/notices/<id:notice_id>/return")
+@bp.arguments(s.ReturnRequest)
+@bp.response(200, s.NoticeSchema)
+@problems(400, *ERRORS_WRITE)
+@bp.doc(parameters=[idempotency.PARAMETER])
+def return_notice(data, notice_id: int):
+    """退回起草人（审批领导）：待审批或已审批未签发的文书退回为草稿，附退回意见；不占用文号。"""
+    return _notice_change(lambda: notice_ops.return_notice(db.session, notice_id, approver=_user(),
+                                                           reason=data["reason"], now=_now(),
+                                                           expected_version=data.get("expected_version")))
+
+
+@bp.post("/notices/<id:notice_id>/withdraw")
+@bp.arguments(s.WithdrawRequest)
+@bp.response(201, s.NoticeSchema)
+@problems(400, *ERRORS_WRITE)
+@bp.doc(parameters=[idempotency.PARAMETER])
+def withdraw_notice(data, notice_id: int):
+    """起草已签发文书的撤回通知，附撤回理由；回答为新的撤回通知草稿（须再经审批、签发，原文书随之作废）。
+
+    原文书已有待签发的撤回通知、或尚未签发时 409。"""
+    def operation():
+        withdrawal = notice_ops.request_withdrawal(db.session, notice_id, actor=_user(), reason=data["reason"],
+                                                   now=_now())
+        return 201, s.NoticeSchema().dump(_notice(withdrawal, full=True))
+    return idempotency.run(operation)
+
+
+# ------------------------------------------------------------------------------------------------ service
+
+def _served_by(notice_id: int, served_by_id: int | None) -> User:
+    """The user named as having served the notice (default: the token's user). The notice's case is checked to be
+    in scope first, so an id outside it answers 404 whatever the body says; a user outside the caller's scope is
+    as unknown as an absent one. The operation checks the rest (an active supervisor of the case's area)."""
+    user = _user()
+    absent = f"文书 {notice_id} 不存在"
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        require(user, Permission.WORK_CASE, absent=absent)
+        raise NotFound(absent)
+    require(user, Permission.WORK_CASE, db.session.get(Case, notice.case_id).jurisdiction, absent=absent)
+    if served_by_id is None:
+        return user
+    other = db.session.get(User, served_by_id)
+    if other is None or not in_scope(user, other.jurisdiction):
+        raise ValidationFailed(f"用户 {served_by_id} 不存在", field="served_by_id")
+    return other
+
+
+def _service_change(notice_id: int, data: dict, record, **extra) -> dict:
+    """Record (or correct) a service through the operation; the record, the notice and the deadline it started."""
+    served_by = _served_by(notice_id, data["served_by_id"])
+    try:
+        service = record(db.session, notice_id, actor=_user(), now=_now(), method=data["method"],
+                         served_on=data["served_on"], served_by=served_by, tracking_number=data["tracking_number"],
+                         proof_attachment_id=data["proof_attachment_id"], recipient=data["recipient"],
+                         note=data["note"], **extra)
+    except ValidationFailed as exc:
+        if exc.field == "served_by":   # the body names the server by id
+            raise ValidationFailed(exc.message, field="served_by_id", **exc.details) from None
+        raise
+    db.session.flush()
+    notice = db.session.get(Notice, notice_id)
+    # A correction after the period ended points at that deadline without restarting it: only a start counts.
+    started = (db.session.get(CaseEvent, service.event_id).details or {}).get("started")
+    deadline = db.session.get(Deadline, started["deadline_id"]) if started else None
+    [record_out] = [r for r in _services(service_ops.service_history(db.session, notice_id)) if r["id"] == service.id]
+    return {"service": record_out, "notice": _notice(notice, full=True),
+            "deadline": _deadline(deadline) if deadline is not None else None}
+
+
+@bp.post("/notices/<id:notice_id>/service")
+@bp.arguments(s.ServiceRequest)
+@bp.doc(parameters=[idempotency.PARAMETER])
+@bp.response(201, s.ServiceResult)
+@problems(400, *ERRORS_WRITE)
+def record_service(data, notice_id: int):
+    """记录已签发文书的送达（办理该案件的监督员）：方式、日期、送达人、签收人、邮寄单号、送达回证。
+
+    自送达之日起计算的期限（待送达）随之开始，回答中的 deadline 即为该期限。邮寄送达须填邮寄单号；送达日期不得早于
+    签发日期、不得晚于今天（422，附原因）。已记录送达的文书 409：更正请用 PUT。接受 Idempotency-Key。"""
+
+    def operation():
+        return 201, s.ServiceResult().dump(_service_change(notice_id, data, service_ops.record_service))
+    return idempotency.run(operation)
+
+
+@bp.put("/notices/<id:notice_id>/service")
+@bp.arguments(s.ServiceCorrection)
+@bp.doc(parameters=[idempotency.PARAMETER])
+@bp.response(200, s.ServiceResult)
+@problems(400, *ERRORS_WRITE)
+def correct_service(data, notice_id: int):
+    """更正送达记录（附更正理由）：原记录保留并标为已更正，新记录生效；期限仍在进行的，从新的送达日期重新计算。
+
+    尚未记录送达的文书 409（请用 POST）。接受 Idempotency-Key。"""
+
+    def operation():
+        return 200, s.ServiceResult().dump(_service_change(notice_id, data, service_ops.correct_service,
+                                                           reason=data["reason"]))
+    return idempotency.run(operation)
 
 
 # ------------------------------------------------------------------------------------------------ attachments

@@ -25,7 +25,11 @@ def funds_check(session_factory, now: dt.datetime) -> dict:
     today = business_date(now)
     with session_factory() as session:
         calendar = load_policy(session).calendar
-    if today.day <= settings.union_funds_due_day:
+    # "每月15日前" (BJM 55(2)): a payment on the due day itself is on time unless configured otherwise, as the
+    # arrears count it (UNION_FUNDS_DUE_DAY_ON_TIME); the check asks once the day has passed without payment.
+    on_time_day = settings.union_funds_due_day if settings.union_funds_due_day_on_time \
+        else settings.union_funds_due_day - 1
+    if today.day <= on_time_day:
         return {"today": today.isoformat(), "skipped": f"due day {settings.union_funds_due_day} not passed"}
     if not calendar.is_working_day(today):
         return {"today": today.isoformat(), "skipped": "rest day"}

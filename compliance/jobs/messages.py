@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from compliance.models.reminder import ReminderKind
+from workflows.law import cite
 
 _WEEKDAYS = "一二三四五六日"
 #: Longest subject stored (the outbox column) and longest enterprise name printed in a subject.
@@ -148,7 +149,7 @@ class FundsFacts:
     enterprise: str
 
 
-FUNDS_BASIS = "《北京市实施〈中华人民共和国工会法〉办法》第五十五条第二款"
+FUNDS_BASIS = cite("bjm.55.2")
 
 
 def funds_message(facts: FundsFacts, *, name: str, today: dt.date, due_day: int, base_url: str) -> Message:

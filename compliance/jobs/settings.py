@@ -5,6 +5,8 @@ Keys (instance/config.py or COMPLIANCE_<KEY> environment variables):
 REMINDER_LEAD_DAYS          {rule_key: working days}: when "approaching" is sent, per deadline rule (default 3)
 REMINDER_DEFAULT_LEAD_DAYS  the lead for every other rule (3)
 UNION_FUNDS_DUE_DAY         union funds are paid by this day of each month (15; BJM Art 55(2))
+UNION_FUNDS_DUE_DAY_ON_TIME a payment on the due day itself is on time (True: the check runs the next working
+                            day; False: the due day is already late, the check runs on it); as the arrears count it
 PUBLIC_BASE_URL             the links in mails: PUBLIC_BASE_URL + /cases/7
 SMTP_HOST                   no host: no e-mail (the in-app inbox still gets everything)
 SMTP_PORT, SMTP_SECURITY    none | starttls | tls (default starttls; port 587, 465 for tls, 25 for none)
@@ -32,6 +34,7 @@ class ReminderSettings:
     lead_days: Mapping[str, int] = field(default_factory=dict)
     default_lead_days: int = 3
     union_funds_due_day: int = 15
+    union_funds_due_day_on_time: bool = True
     public_base_url: str = "http://127.0.0.1:5000"
     smtp_host: str = ""
     smtp_port: int = 587
@@ -78,6 +81,8 @@ class ReminderSettings:
             default_lead_days=_whole("REMINDER_DEFAULT_LEAD_DAYS", config.get("REMINDER_DEFAULT_LEAD_DAYS", 3), 0,
                                      MAX_LEAD_DAYS),
             union_funds_due_day=_whole("UNION_FUNDS_DUE_DAY", config.get("UNION_FUNDS_DUE_DAY", 15), 1, 27),
+            union_funds_due_day_on_time=_flag("UNION_FUNDS_DUE_DAY_ON_TIME",
+                                              config.get("UNION_FUNDS_DUE_DAY_ON_TIME", True)),
             public_base_url=base,
             smtp_host=str(config.get("SMTP_HOST") or ""),
             smtp_port=_whole("SMTP_PORT", port, 1, 65535),
@@ -90,6 +95,18 @@ class ReminderSettings:
             retry_seconds=_whole("OUTBOX_RETRY_SECONDS", config.get("OUTBOX_RETRY_SECONDS", 60), 1, 86400),
             chunk=_whole("REMINDER_CHUNK", config.get("REMINDER_CHUNK", 500), 1, 5000),
         )
+
+
+def _flag(name: str, value) -> bool:
+    """A yes/no setting: a bool, or true/false/1/0/yes/no as an environment variable gives it."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
 def _whole(name: str, value, low: int, high: int) -> int:

@@ -103,6 +103,12 @@ class Case(Base):
     listed_on: Mapped[dt.date | None] = mapped_column(Date)
     listing_seriousness: Mapped[str | None] = mapped_column(String(10))
 
+    # The funds rules (BJM 55; migration 0007): whether the unit had a union in the months claimed (None: as the
+    # enterprise's record says) and, for a unit without one, the day the higher union started helping its workers
+    # prepare one (BJM 55(3): funds are owed from that day). compliance.operations.funds sets them.
+    has_union: Mapped[bool | None] = mapped_column(Boolean)
+    union_help_started_on: Mapped[dt.date | None] = mapped_column(Date)
+
     enterprise: Mapped[Enterprise] = relationship(lazy="joined")
     jurisdiction: Mapped[Jurisdiction] = relationship(lazy="joined")
     violation_rows: Mapped[list[CaseViolation]] = relationship(cascade="all, delete-orphan", lazy="selectin")

@@ -395,6 +395,14 @@ def replay_case(session: Session, case_id: int, *, policy: Policy | None = None)
                 era = policy if restarted.get("ladder") else legacy
                 facts = _replay_restart(facts, deadlines, details["notice_type"], restarted, era)
             continue
+        if event.action == "notice.withdrawn":   # the withdrawn letter's pending period stopped
+            stopped = details.get("superseded")
+            if stopped:
+                row = next((d for d in reversed(deadlines) if d[0] == stopped["rule"] and d[3] in PENDING_STATUSES),
+                           None)
+                if row is not None:
+                    row[3] = DeadlineStatus.SUPERSEDED.value
+            continue
         if event.action in ("notice.served", "notice.service_corrected"):
             if details.get("started"):
                 facts = _replay_service(facts, deadlines, details["notice_type"], details["started"], policy)

@@ -29,7 +29,8 @@ from compliance.models import (PENDING_STATUSES, Case, CaseEvent, Deadline, Dead
 from compliance.operations.cases import next_event_seq
 from compliance.policy import load_policy
 from compliance.operations.accounts import unprintable
-from compliance.snapshots import REFERENCES, issuer_facts, plain, resolve_references
+from compliance.snapshots import (RECTIFICATION_TYPES, REFERENCES, issuer_facts, plain, rectification_at_issue,
+                                  resolve_references)
 from workflows.issuing import RESTARTS, restart_keys, restart_on_issue, rule_at_issue
 from workflows.ladder import LADDER_VERSION
 
@@ -431,6 +432,12 @@ def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, 
             elif restart.fact_key:
                 finals[notice.id][restart.fact_key] = restarted["due"]
             restarts[notice.id] = restarted
+    for notice in ordered:   # a rectification date never on or before the letter's own date (issue 10)
+        # A visit letter whose period restarted at issue (or waits for service) already prints a fresh period.
+        if notice.notice_type in RECTIFICATION_TYPES and (notice.notice_type == "opinion" or notice.id not in restarts):
+            policy = policy or load_policy(session)
+            rectification_at_issue(session, cases[notice.case_id], notice.notice_type, finals[notice.id], today,
+                                   policy)
     pdfs = render(jobs)
     for notice, pdf in zip(ordered, pdfs, strict=True):
         try:
@@ -454,8 +461,23 @@ def _issue_locked(session: Session, notices: dict, cases: dict, *, actor: User, 
             original = session.get(Notice, notice.withdraws_id)
             original.status = NoticeStatus.WITHDRAWN.value
             _audit(session, case, actor, "notice.withdrawn", now, original, number=original.number,
-                   by_number=notice.number)
+                   by_number=notice.number, superseded=_stop_period(session, case, original))
     return ordered
+
+
+def _stop_period(session: Session, case: Case, original: Notice) -> dict | None:
+    """A withdrawn letter no longer runs a period: the pending deadline its issue started (waiting for service or
+    running) is superseded. What stopped, for the audit and the replay; None when nothing was pending."""
+    keys = restart_keys(original.notice_type)
+    if not keys:
+        return None
+    row = session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.rule_key.in_(keys),
+                                                 Deadline.status.in_(PENDING_STATUSES))
+                          .order_by(Deadline.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    row.status = DeadlineStatus.SUPERSEDED.value
+    return {"rule": row.rule_key, "deadline_id": row.id}
 
 
 def _restart_deadline(session: Session, case: Case, notice: Notice, today: dt.date, policy) -> dict | None:

@@ -71,6 +71,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["beijing"] = beijing_time
     app.jinja_env.filters["state_label"] = state_label
     app.jinja_env.filters["notice_title"] = notice_title
+    app.jinja_env.filters["number_label"] = number_label
     from compliance.web.labels import tr
     from compliance.web.language import chosen_language
     app.jinja_env.filters["tr"] = tr
@@ -258,3 +259,10 @@ def notice_title(notice_type: str) -> str:
     import letters
     from compliance.web.labels import tr
     return tr(letters.NOTICE_TYPES[notice_type].title)
+
+
+def number_label(notice_type: str) -> str:
+    """发文字号, or 登记号 for a type whose paper prints no number (the payment-order application); in Chinese,
+    as templates compare it (show it with |tr)."""
+    import letters
+    return letters.NOTICE_TYPES[notice_type].number_label

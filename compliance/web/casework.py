@@ -439,10 +439,67 @@ def assign(case_id: int):
     return redirect(url_for("web.case_detail", case_id=case.id))
 
 
+# ------------------------------------------------------------------------------------------------ funds
+
+class FundsForm(FlaskForm):
+    """What the case records for the funds rules (BJM 55(2)/(3); compliance.operations.funds)."""
+
+    has_union = SelectField(_l("欠缴期间是否已建立工会"), validate_choice=False)
+    union_help_started_on = _bounded(_l("上级工会帮助和指导职工筹备组建工会之日"), 10, type="date")
+    version = HiddenField()
+
+
+_UNION_CHOICES = {"": None, "yes": True, "no": False}
+
+
+def funds_form(case: Case, *, posted: bool = False) -> FundsForm:
+    if posted:
+        form = FundsForm(prefix="funds")
+    else:
+        current = {None: "", True: "yes", False: "no"}[case.has_union]
+        form = FundsForm(formdata=None, prefix="funds", data={
+            "has_union": current, "version": str(case.version),
+            "union_help_started_on": case.union_help_started_on.isoformat() if case.union_help_started_on else ""})
+    recorded = _("已建立") if case.enterprise.has_union else _("未建立")
+    form.has_union.choices = [SelectChoice("", _("按企业登记信息（%(recorded)s）", recorded=recorded)),
+                              SelectChoice("yes", _("已建立工会")), SelectChoice("no", _("未建立工会"))]
+    return form
+
+
+@bp.post("/cases/<id:case_id>/funds")
+def funds(case_id: int):
+    """Record whether the unit had a union and when the higher union started helping (the arrears follow them)."""
+    from compliance.operations.funds import record_funds_facts
+    case = _case_for(Permission.WORK_CASE, case_id)
+    form = funds_form(case, posted=True)
+    if not form.validate_on_submit():
+        return case_page(case, 422, funds=form)
+    if _digits(form.version.data) is None:
+        form.form_errors.append(_("表单缺少版本信息，请刷新页面后重试"))
+        return case_page(case, 422, funds=form)
+    if form.has_union.data not in _UNION_CHOICES:
+        form.has_union.errors = [_("请选择是否已建立工会")]
+        return case_page(case, 422, funds=form)
+    try:
+        event = record_funds_facts(db.session, case.id, actor=current_user, now=utcnow(),
+                                   has_union=_UNION_CHOICES[form.has_union.data],
+                                   union_help_started_on=form.union_help_started_on.data,
+                                   expected_version=_digits(form.version.data))
+    except Conflict as exc:
+        db.session.rollback()
+        return case_page(case, 409, alert=exc.message)
+    except (NotAllowed, ValidationFailed) as exc:
+        db.session.rollback()
+        return case_page(case, _on_form(form, exc), funds=form)
+    db.session.commit()
+    flash(_("已记录经费认定情况") if event is not None else _("经费认定情况没有变化"), "info")
+    return redirect(url_for("web.case_detail", case_id=case.id, _anchor="funds"))
+
+
 # ------------------------------------------------------------------------------------------- the page
 
 def case_page(case: Case, status: int = 200, *, step_forms: dict[str, StepForm] | None = None,
-              assign: AssignForm | None = None, alert: str | None = None):
+              assign: AssignForm | None = None, alert: str | None = None, funds: FundsForm | None = None):
     """The case page: facts, supervisors, the steps allowed now (with forms) and why others are not, deadlines,
     notices and the audit trail in Chinese."""
     step_forms = step_forms or {}
@@ -464,6 +521,7 @@ def case_page(case: Case, status: int = 200, *, step_forms: dict[str, StepForm] 
         "case.html", case=case, steps=steps, allowed=allowed, blocked=blocked, closed=closed, works=works,
         deadlines=case_deadlines(db.session, case.id), notices=notices, trail=trail(case, notices), services=services,
         assign=assign if assign is not None else (assign_form(case) if works and not case.is_closed else None),
+        funds=funds if funds is not None else (funds_form(case) if works and not case.is_closed else None),
         alert=alert), status
 
 
@@ -486,6 +544,7 @@ CASE_ACTIONS = {
     "case.opened": _lp("event", "立案"),
     "case.assigned": _lp("event", "调整承办监督员"),
     "case.evidence_attached": _lp("event", "上传证据材料"),
+    "case.funds_facts_recorded": _lp("event", "记录经费认定情况"),
     "case.deadlines_recomputed": _lp("event", "节假日安排更新，重新计算期限"),
 }
 #: How the reason of an event is introduced.
@@ -612,6 +671,12 @@ def _event_row(event: CaseEvent, notices: dict[int, Notice], users: dict[int, Us
                 names = [p.get("name", "") for p in details.get(key) or [] if isinstance(p, dict)]
                 if names:
                     lines.append(_line(label, _("、").join(names)))
+        elif event.action == "case.funds_facts_recorded":
+            after = details.get("after") or {}
+            lines.append(_line(_("欠缴期间是否已建立工会"), {True: _("是"), False: _("否")}.get(
+                after.get("has_union"), _("按企业登记信息"))))
+            if after.get("union_help_started_on"):
+                lines.append(_line(_("上级工会帮助筹建之日"), _plain_value(after["union_help_started_on"])))
         elif event.action == "case.deadlines_recomputed":
             lines += [_line(_rule_label(d.get("rule", "")),
                             f"{_plain_value(d.get('from'))} → {_plain_value(d.get('to'))}")

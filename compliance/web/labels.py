@@ -128,6 +128,9 @@ LABELS = (
     N_('提请税务稽查函'),
     N_('工会劳动法律监督宣讲告知书'),
     N_('撤回通知书'),
+    # what a notice's number is called (letters.NOTICE_TYPES[…].number_label)
+    N_('发文字号'),
+    N_('登记号'),
     # deadline rules (workflows.deadlines.DEFAULT_RULES)
     N_('走访告知的整改期限'),
     N_('企业书面答复监督意见书期限'),

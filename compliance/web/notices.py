@@ -52,8 +52,12 @@ CORRECTABLE = (ValidationFailed, NotAllowed, Conflict)
 def _public_view(notice: Notice) -> dict:
     """Only what the public may see: number, type, issuer, date, addressee, hash."""
     snap = notice.snapshot
-    return {"number": notice.number, "title": letters.NOTICE_TYPES[notice.notice_type].title,
-            "issuer": snap["issuer"]["name"], "issued_on": snap.get("issued_on"),
+    kind = letters.NOTICE_TYPES[notice.notice_type]
+    # Who the paper names as its author: the union for a payment demand (BJM 57) and the applicant of a payment
+    # order application, the committee otherwise.
+    author = (snap.get("union") or snap.get("applicant") or snap["issuer"])["name"]
+    return {"number": notice.number, "number_label": kind.number_label, "title": kind.title,
+            "issuer": author, "issued_on": snap.get("issued_on"),
             "addressee": snap["addressee"]["name"], "sha256": notice.sha256,
             "withdrawn": notice.status == NoticeStatus.WITHDRAWN.value}
 

@@ -17,7 +17,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
                                                response_headers_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from compliance.testing import VISIT, refuse_after_visit
+from compliance.clock import business_date
+from compliance.testing import VISIT, refuse_after_visit, serve_issued
 
 #: Examples per operation: bounded so `make test` stays fast (COMPLIANCE_API_FUZZ_EXAMPLES to explore more).
 EXAMPLES = int(os.environ.get("COMPLIANCE_API_FUZZ_EXAMPLES", "12"))
@@ -31,7 +32,7 @@ POSITIVE_CHECKS = [*CHECKS, negative_data_rejection]
 
 @pytest.fixture
 def fuzz_world(app, session, supervisor, make_case, now, send_letters):
-    """A supervisor's token, a case with an issued letter and a draft; throttling out of the way."""
+    """A supervisor's token, a case with an issued and served letter and a draft; throttling out of the way."""
     from compliance.api.auth import Throttle
     from compliance.operations import tokens
     from compliance.operations.cases import fire_trigger
@@ -39,6 +40,8 @@ def fuzz_world(app, session, supervisor, make_case, now, send_letters):
     case = make_case()
     fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
     send_letters(case.id, now)
+    # The visit letter served: GET /notices/{id} then carries a real service record for the schema check.
+    serve_issued(session, case.id, actor=supervisor, served_on=business_date(now), now=now)
     refuse_after_visit(session, case.id, actor=supervisor, now=now)   # the opinion may go out before the period lapses
     fire_trigger(session, case.id, "issue_opinion", {}, actor=supervisor, now=now)
     _token, secret = tokens.create_token(session, actor=supervisor, name="fuzz", now=dt.datetime.now(dt.timezone.utc))
@@ -119,6 +122,11 @@ def test_every_operation_on_real_rows_matches_the_document(app, session, supervi
                   "GET /api/v1/cases/{case_id}/events", "GET /api/v1/notices/{notice_id}",
                   "GET /api/v1/enterprises/{enterprise_id}"):
         assert statuses[(label, 200)] > 0, (label, statuses)
+    # The notice actions reached the operation on the issued letter (its refusals, or a change): never only 404.
+    for label in ("POST /api/v1/notices/{notice_id}/service", "PUT /api/v1/notices/{notice_id}/service",
+                  "POST /api/v1/notices/{notice_id}/withdraw", "POST /api/v1/notices/{notice_id}/return"):
+        answered = {code for (op, code) in statuses if op == label}
+        assert answered - {404}, (label, answered)
 
 
 @pytest.mark.slow

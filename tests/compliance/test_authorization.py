@@ -28,6 +28,7 @@ ALLOWED = {
     "register_enterprise": {Role.SUPERVISOR},
     "open_case": {Role.SUPERVISOR},
     "assign_supervisors": {Role.SUPERVISOR},
+    "record_funds_facts": {Role.SUPERVISOR},
     "attach_evidence": {Role.SUPERVISOR},
     "submit_notice": {Role.SUPERVISOR, Role.APPROVER},
     "fire_trigger": {Role.SUPERVISOR},
@@ -92,7 +93,7 @@ def _calls(session, world, now, store):
     """Each operation called on the world's rows, as `actor` would call it."""
     w = world
     from compliance.identifiers import uscc_check_char
-    from compliance.operations import assignments, attachments, enterprises
+    from compliance.operations import assignments, attachments, enterprises, funds
     body = "91110105MA0MTR4X7"
     from compliance.operations.imports import import_file
     street = w["street"]
@@ -111,6 +112,9 @@ def _calls(session, world, now, store):
             jurisdiction=w["street"], now=now),
         "assign_supervisors": lambda actor: assignments.assign_supervisors(session, w["case"].id, [w["member"].id],
                                                                            actor=actor, now=now),
+        "record_funds_facts": lambda actor: funds.record_funds_facts(session, w["case"].id, actor=actor, now=now,
+                                                                     has_union=False,
+                                                                     union_help_started_on=now.date()),
         "attach_evidence": lambda actor: attachments.attach_evidence(session, w["case"].id, data=EVIDENCE,
                                                                      filename="走访记录.pdf", actor=actor, now=now,
                                                                      store=store),

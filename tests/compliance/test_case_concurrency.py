@@ -16,6 +16,7 @@ from compliance.errors import Conflict
 from compliance.documents import DocumentStore
 from compliance.models import Case, CaseEvent, Deadline, Enterprise, Jurisdiction, JurisdictionLevel, Role, User
 from compliance.operations.cases import fire_trigger, open_case, replay_case, stored_replay
+from compliance.operations.funds import record_funds_facts
 from compliance.operations.users import create_user
 from compliance.seed import add_jurisdiction
 from compliance.testing import CLIMB_DAY, UNPAID_FUNDS_CLIMB, invented_letterhead, issue_drafts
@@ -70,6 +71,10 @@ def _new_case(factory, street_id, user_id, n):
         s.refresh(e)
         case = open_case(s, enterprise=e, violations=["unpaid_funds", "no_union"], opened_by=s.get(User, user_id),
                          now=NOW)
+        # No union: funds are owed from the day the higher union started helping (BJM 55(3)), so the payment
+        # demand has months to claim.
+        record_funds_facts(s, case.id, actor=s.get(User, user_id), now=NOW, has_union=False,
+                           union_help_started_on=(NOW - dt.timedelta(days=400)).date())
         s.commit()
         return case.id
 

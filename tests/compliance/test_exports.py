@@ -17,7 +17,12 @@ PASSWORD = "correct horse battery"
 
 
 def climb(session, case, supervisor, send_letters, now, up_to: str):
-    """Take the unpaid-funds climb's steps up to and including `up_to`, every letter sent on the way."""
+    """Take the unpaid-funds climb's steps up to and including `up_to`, every letter sent on the way. A unit
+    without a union owes funds from the day the higher union started helping (BJM 55(3)): the case records it."""
+    from compliance.operations.funds import record_funds_facts
+    if "no_union" in {v.value for v in case.violations}:
+        record_funds_facts(session, case.id, actor=supervisor, now=now, has_union=False,
+                           union_help_started_on="2026-03-02")
     for trigger, inputs in UNPAID_FUNDS_CLIMB:
         fire_trigger(session, case.id, trigger, inputs, actor=supervisor, now=now)
         send_letters(case.id, now)

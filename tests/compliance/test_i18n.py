@@ -110,7 +110,8 @@ def _label_tables() -> dict[str, list[str]]:
         "steps": [t.label for t in TRIGGERS.values()],
         "step inputs": [f.label for f in inputs] + [label for f in inputs for _v, label in f.choices]
         + [f.help for f in inputs if f.help],
-        "notice types": [k.title for k in letters.NOTICE_TYPES.values()],
+        "notice types": [k.title for k in letters.NOTICE_TYPES.values()]
+        + [k.number_label for k in letters.NOTICE_TYPES.values()],
         "deadline rules": [r.label for r in DEFAULT_RULES.values()] + list(NATURES.values()),
         "model enums": [e.label for enum in (Role, NoticeStatus, DeadlineStatus, ServiceMethod, JurisdictionLevel,
                                              ReminderKind, OutboxChannel, OutboxStatus) for e in enum],
@@ -249,8 +250,9 @@ def world(session, make_user, make_case, supervisor, approver, store, now, juris
     [waiting] = approved_letters(session, jurisdiction=jurisdiction, drafter=supervisor, approver=approver, count=1,
                                  now=now)
     admin = make_user(roles={Role.ADMIN})
+    funds_case = make_case(violations=("unpaid_funds",))
     session.commit()
-    return {"case": case, "opinion": opinion, "issued": issued, "evidence": evidence, "waiting": waiting,
+    return {"funds_case": funds_case, "case": case, "opinion": opinion, "issued": issued, "evidence": evidence, "waiting": waiting,
             "admin": admin, "approver": approver, "supervisor": supervisor}
 
 
@@ -273,6 +275,7 @@ def test_the_supervisors_pages_in_english(client, world):
     assert re.search(r'<time datetime="2026-11-24">24 Nov 2026</time>', page), "the deadline's dates in English"
     assert not re.search(r"<time[^>]*>[^<]*年", page), "a date in Chinese on the English page"
     english(client, f"/cases/{case.id}/evidence", ("Upload evidence", "Step", "PDF file"))
+    english(client, f"/cases/{world['funds_case'].id}", ("Union funds", "Had a union during the arrears", "Unpaid funds"))
     english(client, "/enterprises", ("Enterprises", "Cases (open/all)"))
     english(client, f"/enterprises/{case.enterprise_id}", ("Legal representative", "Open a case"))
     english(client, f"/enterprises/{case.enterprise_id}/cases/new", ("Violations", "Summary of the case", "No union"))

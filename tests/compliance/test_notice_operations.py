@@ -239,7 +239,8 @@ def test_the_reply_period_runs_from_the_letters_service(session, make_case, supe
     # The letter prints the period in words, never a date computed before service.
     assert "reply_due" not in notice.snapshot
     text = pdf_text(store.get(notice.sha256)).replace("\n", "")
-    assert "自收到本意见书之日起15个工作日内书面答复本会" in text
+    # the visit's rectification date is not known (its letter was never served): rectify within the reply period
+    assert "自收到本意见书之日起15个工作日内完成整改并书面答复本会" in text
     # Received on Monday 23 Nov: 24–27 Nov (4), 30 Nov–4 Dec (9), 7–11 Dec (14), Monday 14 Dec (15).
     record_service(session, notice.id, actor=supervisor, now=dt.datetime(2026, 11, 23, 16, tzinfo=beijing),
                    method="邮寄送达", served_on="2026-11-23", served_by=supervisor, tracking_number="1175512345678")
@@ -411,3 +412,29 @@ def test_a_group_filled_in_part_is_refused_at_approval_not_at_issue(session, mak
     with pytest.raises(ValidationFailed, match="只填写了一部分（还缺：责令改正机关、责令改正日期、责令改正期限）"):
         approve_notice(session, request.id, approver=approver, now=now)
     assert request.status == "draft"
+
+
+@pytest.mark.parametrize("served", [False, True])
+def test_a_withdrawn_letter_stops_its_period_and_the_case_still_replays(session, make_case, supervisor, approver,
+                                                                        send_letters, store, now, served):
+    """Withdrawing the visit letter (waiting for service, or served and running) supersedes its period: no
+    reminder, no overdue flag, no lapse for the guards; the audit trail replays to the same deadlines."""
+    from compliance.models import Deadline
+    from compliance.operations.cases import replay_case, stored_replay
+    from compliance.testing import VISIT, serve_issued
+    case = make_case()
+    fire_trigger(session, case.id, "record_visit", VISIT, actor=supervisor, now=now)
+    [visit] = send_letters(case.id, now)
+    if served:
+        serve_issued(session, case.id, actor=supervisor, served_on=now.date(), now=now)
+
+    def period():
+        return session.scalars(select(Deadline).where(Deadline.case_id == case.id,
+                                                      Deadline.rule_key == "visit_rectification")).one()
+    assert period().status == ("open" if served else "awaiting_service")
+    withdrawal = request_withdrawal(session, visit.id, actor=supervisor, reason="企业名称有误", now=now)
+    assert period().status == ("open" if served else "awaiting_service")   # only issuing the withdrawal stops it
+    approve_notice(session, withdrawal.id, approver=approver, now=now)
+    issue_notice(session, withdrawal.id, actor=supervisor, now=now, store=store)
+    assert period().status == "superseded"
+    assert replay_case(session, case.id) == stored_replay(session, case)

@@ -628,3 +628,16 @@ def test_pages_carry_no_inline_script_or_style(app, session, supervisor, city_ad
         for path in paths:
             page = text(client.get(path))
             assert "<script>" not in page and "style=" not in page and "javascript:" not in page, path
+
+
+def test_funds_check_on_the_due_day_when_a_payment_that_day_is_late(app, session, jobs, make_case, supervisor):
+    """UNION_FUNDS_DUE_DAY_ON_TIME = False (a payment on the 15th counts as late, as the arrears then count it):
+    the check asks on the 15th itself, still once a month."""
+    make_case(violations=("unpaid_funds",))
+    app.config["UNION_FUNDS_DUE_DAY_ON_TIME"] = False
+    try:
+        assert funds_check(jobs, at("2026-12-14"))["skipped"].startswith("due day")
+        assert funds_check(jobs, at("2026-12-15"))["reminders"] == {"funds_check": 1}    # a Tuesday
+        assert funds_check(jobs, at("2026-12-16"))["reminders"] == {"funds_check": 0}
+    finally:
+        app.config["UNION_FUNDS_DUE_DAY_ON_TIME"] = True

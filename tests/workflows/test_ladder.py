@@ -676,6 +676,16 @@ def test_rectify_starts_the_credit_repair_wait_only_for_listed_cases():
     assert step.starts == () and is_closed(step.facts)
 
 
+def test_repairing_credit_ends_the_wait_it_waited_for():
+    listed = make_facts(S.LISTED, was_listed=True, listed_on=date(2026, 3, 2), listing_seriousness="ordinary")
+    rectified = fire(listed, "rectify", with_("rectify", rectified_on="2026-06-01"), TODAY, POLICY).facts
+    # the wait (3 months from 2 March) is over on TODAY: repairing credit closes it as met, so nothing runs on
+    # the closed case (no reminder, no overdue)
+    step = fire(rectified, "repair_credit", {}, TODAY, POLICY)
+    assert is_closed(step.facts)
+    assert {key for key, outcome in step.closes if outcome == "met"} >= {"credit_repair_ordinary"}
+
+
 def test_rectification_days_override_the_visit_period():
     step = fire(make_facts(), "record_visit", with_("record_visit", visited_on="2026-06-01", rectification_days="10"),
                 TODAY, POLICY)

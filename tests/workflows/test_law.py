@@ -125,3 +125,12 @@ def test_periods_name_their_provisions():
         words = ''.join(law.PROVISIONS[key].words for key in period.provisions)
         spelled = {5: '五日', 15: ('十五日', '15个工作日', '十五个工作日'), 20: '二十日', 3: '第一百八十八条'}[period.length]
         assert any(s in words for s in ((spelled,) if isinstance(spelled, str) else spelled)), period.key
+
+
+def test_a_citation_names_each_text_and_each_article_once_in_a_row():
+    from workflows.law import cite
+    assert cite('bjm.55.2', 'bjm.55.3', 'bjm.57') == '《北京市实施〈中华人民共和国工会法〉办法》第五十五条第二款、第三款、第五十七条'
+    assert cite('tul.43.1.2', 'bjm.55.2') == ('《中华人民共和国工会法》第四十三条第一款第二项、'
+                                             '《北京市实施〈中华人民共和国工会法〉办法》第五十五条第二款')
+    # an item is never shortened: 第六十三条第一款、第二款 but 第六十六条第一款第二项 stays whole
+    assert cite('bjm.63.1', 'bjm.63.2').endswith('第六十三条第一款、第二款')
