@@ -94,7 +94,7 @@ def settle_pdf_viewer(page, seconds: float = 5.0) -> None:
 
 def notices_table(page):
     """The case page's 文书 table."""
-    return page.locator("table.list").filter(has=page.get_by_role("columnheader", name="发文字号"))
+    return page.locator("table.list").filter(has=page.get_by_role("columnheader", name="文号／登记号"))
 
 
 def complete_and_submit(sup, case_url: str, title: str, *, shots: str | None = None,
