@@ -1,10 +1,12 @@
 """The pages' language: Chinese (zh_Hans_CN) unless the user chose English with the header's switch.
 
 The choice lives in its own cookie, not in the session: it survives logout and a new login, it works on the
-login page before anyone signs in, and it needs no database column. The switch is a POST with the page's CSRF
-token like every other change here (a cross-site link cannot flip someone's language). The browser's
-Accept-Language is not read: office browsers are often set to English, and the default must stay Chinese.
-The API (/api/) always answers in Chinese, whatever the cookie says.
+login page before anyone signs in, and it needs no database column. The switch is a plain link, a GET that does
+nothing but set that cookie and go back: a form with a CSRF token in every page's header would give every anonymous
+visitor of the public verification page a session cookie and make the page differ per visitor, for a change that
+touches no data (the worst a link from elsewhere can do is show someone the other language, with the switch back
+on the page). The browser's Accept-Language is not read: office browsers are often set to English, and the
+default must stay Chinese. The API (/api/) always answers in Chinese, whatever the cookie says.
 
 Strings are marked with gettext (templates: ``{{ _('…') }}``; Python: ``gettext``/``lazy_gettext as _l`` from
 flask_babel) with the Chinese text as msgid, so Chinese needs no catalogue; English comes from
@@ -81,21 +83,19 @@ def _page_target(path: str | None) -> str | None:
 
 def _back_to() -> str:
     """The page the switch was pressed on: the Referer's path and query when it is this site's (so a filtered
-    list stays filtered), else the form's `next` (the page's path), else home."""
+    list stays filtered), else the link's `next` (the page's path), else home."""
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc and referrer.netloc == request.host and referrer.scheme in ("http", "https"):
         target = _page_target(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
         if target:
             return target
-    return _page_target(request.form.get("next")) or url_for("web.index")
+    return _page_target(request.args.get("next")) or url_for("web.index")
 
 
-@bp.route("/language", methods=["POST"])
-def switch():
+@bp.route("/language/<any(zh, en):choice>")
+def switch(choice: str):
     """Remember the chosen language in its cookie and go back to the page the switch was on."""
-    choice = request.form.get("lang", "")
     response = redirect(_back_to())
-    if choice in LOCALES:
-        response.set_cookie(LANGUAGE_COOKIE, choice, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
-                            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    response.set_cookie(LANGUAGE_COOKIE, choice, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
     return response

@@ -38,7 +38,7 @@ def test_the_switch_turns_the_pages_english_at_phone_width(live_server, browse):
     page = tab.page
     tab.goto("/login")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
-    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="English").click()
     page.wait_for_load_state("load")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", name="Log in").count() == 1
@@ -63,7 +63,7 @@ def test_the_switch_turns_the_pages_english_at_phone_width(live_server, browse):
     assert page.get_by_text("Visited", exact=True).count() >= 1   # the state's label, from the web layer's table
     tab.shoot("english-case")
 
-    page.get_by_role("button", name="中文").click()
+    page.get_by_role("link", name="中文").click()
     page.wait_for_load_state("load")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert page.url.endswith(f"/cases/{case_id}")   # back on the page the switch was on

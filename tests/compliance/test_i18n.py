@@ -252,8 +252,8 @@ def world(session, make_user, make_case, supervisor, approver, store, now, juris
     admin = make_user(roles={Role.ADMIN})
     funds_case = make_case(violations=("unpaid_funds",))
     session.commit()
-    return {"funds_case": funds_case, "case": case, "opinion": opinion, "issued": issued, "evidence": evidence, "waiting": waiting,
-            "admin": admin, "approver": approver, "supervisor": supervisor}
+    return {"funds_case": funds_case, "case": case, "opinion": opinion, "issued": issued, "evidence": evidence,
+            "waiting": waiting, "admin": admin, "approver": approver, "supervisor": supervisor}
 
 
 def sign_in(client, user, *, lang: str | None = "en"):
@@ -275,7 +275,8 @@ def test_the_supervisors_pages_in_english(client, world):
     assert re.search(r'<time datetime="2026-11-24">24 Nov 2026</time>', page), "the deadline's dates in English"
     assert not re.search(r"<time[^>]*>[^<]*年", page), "a date in Chinese on the English page"
     english(client, f"/cases/{case.id}/evidence", ("Upload evidence", "Step", "PDF file"))
-    english(client, f"/cases/{world['funds_case'].id}", ("Union funds", "Had a union during the arrears", "Unpaid funds"))
+    english(client, f"/cases/{world['funds_case'].id}",
+            ("Union funds", "Had a union during the arrears", "Unpaid funds"))
     english(client, "/enterprises", ("Enterprises", "Cases (open/all)"))
     english(client, f"/enterprises/{case.enterprise_id}", ("Legal representative", "Open a case"))
     english(client, f"/enterprises/{case.enterprise_id}/cases/new", ("Violations", "Summary of the case", "No union"))
@@ -362,13 +363,13 @@ def test_chinese_is_the_default(client, world):
     sign_in(client, world["supervisor"], lang=None)
     page = client.get("/dashboard").get_data(as_text=True)
     assert '<html lang="zh-CN">' in page and "我的工作台" in page and "My dashboard" not in page
-    assert ">English</button>" in page
+    assert 'href="/language/en?next=/dashboard" lang="en" hreflang="en">English</a>' in page
 
 
 def test_the_switch_holds_across_requests_and_logins(client, world):
     supervisor, case = world["supervisor"], world["case"]
     sign_in(client, supervisor, lang=None)
-    response = client.post("/language", data={"lang": "en", "next": "/cases"})
+    response = client.get("/language/en?next=/cases")
     assert response.status_code == 302 and response.headers["Location"] == "/cases"
     cookie = response.headers["Set-Cookie"]
     assert f"{LANGUAGE_COOKIE}=en" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -379,35 +380,45 @@ def test_the_switch_holds_across_requests_and_logins(client, world):
     assert "You have signed out" in client.get("/login").get_data(as_text=True)   # the choice outlives the session
     sign_in(client, supervisor, lang=None)
     assert "My dashboard" in client.get("/dashboard").get_data(as_text=True)
-    response = client.post("/language", data={"lang": "zh", "next": f"/cases/{case.id}"})
+    response = client.get(f"/language/zh?next=/cases/{case.id}")
     assert response.headers["Location"] == f"/cases/{case.id}"
     assert "我的工作台" in client.get("/dashboard").get_data(as_text=True)
 
 
 def test_the_switch_goes_back_to_the_page_with_its_query(client, world):
     sign_in(client, world["supervisor"], lang=None)
-    response = client.post("/language", data={"lang": "en", "next": "/cases"},
-                           headers={"Referer": "http://localhost/cases?stage=open&sort=due"})
+    response = client.get("/language/en?next=/cases",
+                          headers={"Referer": "http://localhost/cases?stage=open&sort=due"})
     assert response.headers["Location"] == "/cases?stage=open&sort=due"
 
 
-@pytest.mark.parametrize("lang, next_, referer", [
-    ("fr", "/cases", None),                                   # no such language: the cookie is not touched
-    ("en", "https://evil.example/", None),                    # another site: home
-    ("en", "//evil.example/", None),
-    ("en", "/cases/1/steps/withdraw", None),                  # a POST-only address: home, not a 405
-    ("en", "/cases", "https://evil.example/cases?x=1"),       # another site's Referer is not followed
+@pytest.mark.parametrize("next_, referer", [
+    ("https://evil.example/", None),                    # another site: home
+    ("//evil.example/", None),
+    ("/cases/1/steps/withdraw", None),                  # a POST-only address: home, not a 405
+    ("/no/such/page", None),
+    (None, "https://evil.example/cases?x=1"),           # another site's Referer is not followed
 ])
-def test_the_switch_refuses_what_it_should(client, world, lang, next_, referer):
+def test_the_switch_goes_nowhere_else(client, world, next_, referer):
     sign_in(client, world["supervisor"], lang=None)
-    headers = {"Referer": referer} if referer else {}
-    response = client.post("/language", data={"lang": lang, "next": next_}, headers=headers)
-    assert response.status_code == 302
-    location = response.headers["Location"]
-    assert location in ("/", "/cases"), location
-    if next_ != "/cases":
-        assert location == "/"
-    assert (LANGUAGE_COOKIE in response.headers.get("Set-Cookie", "")) == (lang == "en")
+    response = client.get("/language/en", query_string={"next": next_} if next_ else {},
+                          headers={"Referer": referer} if referer else {})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert f"{LANGUAGE_COOKIE}=en" in response.headers["Set-Cookie"]
+
+
+def test_no_other_language_and_no_other_method(client):
+    assert client.get("/language/fr").status_code == 404
+    assert client.post("/language/en").status_code == 405
+
+
+def test_the_public_pages_stay_the_same_for_everyone(client, world):
+    """The switch is a link, not a form: a visitor of the public verification page gets no session cookie and
+    no per-visitor token, and two visitors read the same page."""
+    code = world["issued"].verification_code
+    first, second = client.get(f"/verify/{code}"), client.application.test_client().get(f"/verify/{code}")
+    assert "Set-Cookie" not in first.headers and first.get_data() == second.get_data()
+    assert "csrf_token" not in first.get_data(as_text=True)
 
 
 def test_the_api_stays_chinese_with_an_english_cookie(client):
@@ -422,13 +433,3 @@ def test_the_database_free_page_follows_the_cookie(app):
     with app.test_request_context("/cases", headers={"Cookie": f"{LANGUAGE_COOKIE}=en"}):
         body, status, _headers = handle_database_unavailable(RuntimeError("down"))
     assert status == 503 and '<html lang="en">' in body and "Service unavailable" in body and not untranslated(body)
-
-
-def test_the_header_switch_needs_its_csrf_token(app, world):
-    """With CSRF on (as served), a switch without the page's token is refused and sets nothing."""
-    app.config["WTF_CSRF_ENABLED"] = True
-    try:
-        response = app.test_client().post("/language", data={"lang": "en", "next": "/"})
-    finally:
-        app.config["WTF_CSRF_ENABLED"] = False
-    assert response.status_code == 400 and LANGUAGE_COOKIE not in response.headers.get("Set-Cookie", "")

@@ -125,6 +125,8 @@ def _url(app, endpoint, ids):
             return url_for("static", filename="app.css")
         if endpoint == "notices.verify":
             return url_for(endpoint, code="NOSUCHCODE")
+        if endpoint == "language.switch":
+            return url_for(endpoint, choice="en")
         if kind is None:
             return url_for(endpoint)
         arg = {"case_id": "case_id", "draft_id": "notice_id", "issued_id": "notice_id", "user_id": "user_id",
