@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
 PORT   ?= 5000
 export PORT
 
-.PHONY: run test test-sqlite test-postgres bench install browser diagram clean
+.PHONY: run test test-sqlite test-postgres bench install browser diagram messages translations clean
 
 $(STAMP): setup.cfg
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,22 @@ bench: $(STAMP)
 
 diagram: $(STAMP)
 	$(VENV)/bin/compliance diagram
+
+## The pages' English (docs/i18n.md). `make messages`: extract every marked string into messages.pot and add the new
+## ones to the English catalogue (then translate them there); `make translations`: compile the catalogue to the .mo
+## the app reads (committed; tests/compliance/test_i18n.py fails when .pot, .po and .mo disagree with the sources).
+## The keywords: _l = lazy_gettext, _lp = lazy_pgettext (context first); _, gettext, pgettext and N_ are Babel's own.
+BABEL_KEYWORDS := -k _l -k _lp:1c,2
+TRANSLATIONS := compliance/translations
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --add-location=file --sort-output --no-wrap \
+	  --omit-header -o $(TRANSLATIONS)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap --no-fuzzy-matching \
+	  --ignore-obsolete
+	$(MAKE) --no-print-directory translations
+
+translations: $(STAMP)
+	$(VENV)/bin/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -13,13 +13,14 @@ def create_app(config: dict | None = None, *, check_schema: bool = True) -> Flas
     from compliance.db import db
     from compliance.extensions import babel, csrf, login_manager
     from compliance.migrate import ensure_schema_current
+    from compliance.web.language import select_locale
 
     app = Flask(__name__, instance_relative_config=True)
     configure(app, config)
     db.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: "zh_Hans_CN", timezone_selector=lambda: app.config["TIMEZONE"])
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
     web.register(app)
     api.register(app)
     if check_schema:

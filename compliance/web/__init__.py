@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -15,17 +16,18 @@ from compliance.errors import Conflict, DomainError, NotAllowed
 #: Largest id a route accepts: the columns are 32-bit integers; a bigger one is simply not there (404, not 500).
 MAX_ID = 2**31 - 1
 
-#: Pages a person reads: (title, explanation). Everything the service refuses speaks Chinese.
+#: Pages a person reads: (title, explanation). Everything the service refuses speaks Chinese (or English, when
+#: the user chose it: compliance.web.language).
 ERROR_PAGES = {
-    400: ("请求有误", "提交的内容无法处理，请返回检查后重试。"),
-    401: ("请先登录", "此操作需要登录。"),
-    403: ("无权操作", "您的账号没有执行此操作的权限。"),
-    404: ("找不到该页面", "您要找的内容不存在，或不在您的辖区范围内。"),
-    405: ("不支持该请求方式", "请从页面上的按钮或链接进入。"),
-    413: ("文件过大", "上传的文件超过上限，未保存任何内容。"),
-    429: ("尝试过于频繁", "请稍后再试。"),
-    503: ("服务暂时不可用", "请稍候几秒后重试。"),
-    500: ("系统出错", "系统处理时出错，未保存任何更改。错误已记录，请稍后重试或联系管理员。"),
+    400: (_l("请求有误"), _l("提交的内容无法处理，请返回检查后重试。")),
+    401: (_l("请先登录"), _l("此操作需要登录。")),
+    403: (_l("无权操作"), _l("您的账号没有执行此操作的权限。")),
+    404: (_l("找不到该页面"), _l("您要找的内容不存在，或不在您的辖区范围内。")),
+    405: (_l("不支持该请求方式"), _l("请从页面上的按钮或链接进入。")),
+    413: (_l("文件过大"), _l("上传的文件超过上限，未保存任何内容。")),
+    429: (_l("尝试过于频繁"), _l("请稍后再试。")),
+    503: (_l("服务暂时不可用"), _l("请稍候几秒后重试。")),
+    500: (_l("系统出错"), _l("系统处理时出错，未保存任何更改。错误已记录，请稍后重试或联系管理员。")),
 }
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -51,9 +53,9 @@ class IdConverter(BaseConverter):
 
 def register(app: Flask) -> None:
     """Blueprints, handlers, headers and filters, in the order a request meets them."""
-    from compliance.web import admin, auth, cases, casework, evidence, imports, notices, reminders, tokens
+    from compliance.web import admin, auth, cases, casework, evidence, imports, language, notices, reminders, tokens
     app.url_map.converters["id"] = IdConverter
-    for module in (auth, cases, casework, notices, evidence, admin, reminders, tokens, imports):
+    for module in (auth, language, cases, casework, notices, evidence, admin, reminders, tokens, imports):
         app.register_blueprint(module.bp)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
@@ -70,6 +72,10 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["state_label"] = state_label
     app.jinja_env.filters["notice_title"] = notice_title
     app.jinja_env.filters["number_label"] = number_label
+    from compliance.web.labels import tr
+    from compliance.web.language import chosen_language
+    app.jinja_env.filters["tr"] = tr
+    app.jinja_env.globals["page_language"] = chosen_language
     app.jinja_env.globals["user_permissions"] = lambda user: {p.value for p in permissions(user)}
     trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
     if trusted:
@@ -101,12 +107,12 @@ def wants_json() -> bool:
 def _error_response(status: int, message: str, *, title: str | None = None, code: str | None = None, **details):
     if request.path.startswith("/api/"):   # outside the API's routes (no such path, method): problem+json too
         from compliance.api.problems import problem
-        return problem(status, message), status
+        return problem(status, str(message)), status
     if wants_json():
-        body = {"error": code or str(status), "message": message}
+        body = {"error": code or str(status), "message": str(message)}
         body.update({k: v for k, v in details.items() if v is not None})
         return jsonify(body), status
-    title = title or ERROR_PAGES.get(status, ERROR_PAGES[400])[0]
+    title = str(title or ERROR_PAGES.get(status, ERROR_PAGES[400])[0])
     return render_template("error.html", title=title, message=message, status=status), status
 
 
@@ -114,17 +120,17 @@ def handle_domain_error(err: DomainError):
     """One handler for every refusal: JSON for API clients, a page for people; nothing half-written stays."""
     db.session.rollback()
     extra = {"field": err.field, **err.details}
-    return _error_response(err.status, err.message, title="无法完成此操作", code=err.code, **extra)
+    return _error_response(err.status, err.message, title=_("无法完成此操作"), code=err.code, **extra)
 
 
 def handle_stale_data(_exc):
     """Two writers raced past the version check (the loser's flush found the row changed): a conflict."""
-    return handle_domain_error(Conflict("记录已被他人修改，请刷新后重试"))
+    return handle_domain_error(Conflict(_("记录已被他人修改，请刷新后重试")))
 
 
 #: Seconds a client is asked to wait before trying again while the database is unreachable.
 RETRY_AFTER_SECONDS = 5
-UNAVAILABLE = ("服务暂时不可用", "数据库暂时无法连接，本次操作未保存任何更改。请稍候几秒后重试。")
+UNAVAILABLE = (_l("服务暂时不可用"), _l("数据库暂时无法连接，本次操作未保存任何更改。请稍候几秒后重试。"))
 
 
 def handle_database_error(exc):
@@ -167,7 +173,7 @@ def handle_database_unavailable(exc):
         db.session.rollback()
     except Exception:  # the connection is what failed
         pass
-    title, message = UNAVAILABLE
+    title, message = map(str, UNAVAILABLE)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.path.startswith("/api/"):
         body = {"type": "about:blank", "title": title, "status": 503, "detail": message,
@@ -189,12 +195,13 @@ def handle_http_error(exc: HTTPException):
         return exc
     db.session.rollback()
     if status == 400 and exc.__class__.__name__ == "CSRFError":
-        return _error_response(400, "表单已过期或来源无效（安全校验未通过）。请刷新页面后重新提交，未保存任何更改。",
-                               title="表单已过期", code="csrf")
+        return _error_response(400, _("表单已过期或来源无效（安全校验未通过）。请刷新页面后重新提交，未保存任何更改。"),
+                               title=_("表单已过期"), code="csrf")
     if status == 413:
         limit = (request.max_content_length or 0) // (1024 * 1024)   # the app's, or this route's own
-        return _error_response(413, f"文件过大：上传上限为 {limit} MB，未保存任何内容", code="too_large")
-    title, message = ERROR_PAGES.get(status, (f"错误 {status}", "请求无法完成。"))
+        return _error_response(413, _("文件过大：上传上限为 %(limit)s MB，未保存任何内容", limit=limit),
+                               code="too_large")
+    title, message = ERROR_PAGES.get(status, (_("错误 %(status)s", status=status), _("请求无法完成。")))
     body, status = _error_response(status, message, title=title)
     headers = {"Allow": ", ".join(exc.valid_methods)} if status == 405 and exc.valid_methods else {}
     return body, status, headers
@@ -211,7 +218,7 @@ def handle_unexpected(exc: Exception):
         db.session.rollback()
     except Exception:  # the connection itself may be what failed; the page must still render
         current_app.logger.exception("rollback after an unhandled error failed")
-    title, message = ERROR_PAGES[500]
+    title, message = map(str, ERROR_PAGES[500])
     try:
         return _error_response(500, message, title=title, code="server_error")
     except Exception:   # the page's header needs the database, and that may be what failed
@@ -241,16 +248,21 @@ def beijing_time(ts, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def state_label(value: str | None) -> str:
+    """Template filter: a case state (its value) by its label, in the page's language."""
+    from compliance.web.labels import tr
     from workflows.ladder import State
-    return State(value).label if value else "—"
+    return tr(State(value).label) if value else "—"
 
 
 def notice_title(notice_type: str) -> str:
+    """Template filter: a notice type's title, in the page's language."""
     import letters
-    return letters.NOTICE_TYPES[notice_type].title
+    from compliance.web.labels import tr
+    return tr(letters.NOTICE_TYPES[notice_type].title)
 
 
 def number_label(notice_type: str) -> str:
-    """发文字号, or 登记号 for a type whose paper prints no number (the payment-order application)."""
+    """发文字号, or 登记号 for a type whose paper prints no number (the payment-order application); in Chinese,
+    as templates compare it (show it with |tr)."""
     import letters
     return letters.NOTICE_TYPES[notice_type].number_label

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, lazy_pgettext as _lp
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
@@ -32,6 +33,7 @@ from compliance.passwords import MAX_PASSWORD_LENGTH
 from compliance.web.auth import SESSION_TOKEN, client_address, rules
 from compliance.web.cases import PAGE_SIZE, page_of
 from compliance.web.forms import done as _done, refusal_on_form
+from compliance.web.labels import lazy_tr
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -51,11 +53,11 @@ def _signed_in():
 
 # ------------------------------------------------------------------------------------------------ forms
 
-def _text(label: str, limit: int, *, required: bool = False, field=StringField):
-    """A text field whose limit is the operation's own, refused with the same Chinese message."""
-    checks = [Length(max=limit, message=f"{label}不能超过{limit}个字符")]
+def _text(label, limit: int, *, required: bool = False, field=StringField):
+    """A text field whose limit is the operation's own, refused with the same message (in the page's language)."""
+    checks = [Length(max=limit, message=_l("%(label)s不能超过%(limit)s个字符", label=label, limit=limit))]
     if required:
-        checks.insert(0, DataRequired(message=f"请填写{label}"))
+        checks.insert(0, DataRequired(message=_l("请填写%(label)s", label=label)))
     return field(label, validators=checks)
 
 
@@ -67,21 +69,22 @@ class CheckboxesField(SelectMultipleField):
 
 
 class UserForm(FlaskForm):
-    name = _text("姓名", 50, required=True)
-    email = _text("电子邮箱", 200)
-    supervisor_number = _text("监督员证号", 32)
+    name = _text(_l("姓名"), 50, required=True)
+    email = _text(_l("电子邮箱"), 200)
+    supervisor_number = _text(_l("监督员证号"), 32)
     # Choices are the admin's jurisdictions; an id outside them is refused by the operation (404), not here.
-    jurisdiction = SelectField("辖区", validate_choice=False)
-    roles = CheckboxesField("角色", choices=[SelectChoice(r.value, r.label) for r in Role], validate_choice=False)
+    jurisdiction = SelectField(_l("辖区"), validate_choice=False)
+    roles = CheckboxesField(_l("角色"), choices=[SelectChoice(r.value, lazy_tr(r.label)) for r in Role],
+                            validate_choice=False)
 
 
 class NewUserForm(UserForm):
-    login = _text("用户名", 64, required=True)
-    password = _text("初始密码", MAX_PASSWORD_LENGTH, required=True, field=PasswordField)
+    login = _text(_l("用户名"), 64, required=True)
+    password = _text(_l("初始密码"), MAX_PASSWORD_LENGTH, required=True, field=PasswordField)
 
 
 class ResetPasswordForm(FlaskForm):
-    password = _text("临时密码", MAX_PASSWORD_LENGTH, required=True, field=PasswordField)
+    password = _text(_l("临时密码"), MAX_PASSWORD_LENGTH, required=True, field=PasswordField)
 
 
 def _attr(key: str) -> str:
@@ -90,7 +93,7 @@ def _attr(key: str) -> str:
 
 
 LetterheadForm = type("LetterheadForm", (FlaskForm,),
-                      {_attr(key): _text(label, limit) for key, label, limit in LETTERHEAD_FIELDS})
+                      {_attr(key): _text(lazy_tr(label), limit) for key, label, limit in LETTERHEAD_FIELDS})
 
 
 # ----------------------------------------------------------------------------------------- page helpers
@@ -109,7 +112,7 @@ def _managed(user_id: int) -> User:
     """A user the admin manages; someone outside their scope is as absent as no one."""
     _need(Permission.MANAGE_USERS)
     user = db.session.get(User, user_id)
-    absent = f"用户 {user_id} 不存在"
+    absent = _("用户 %(id)s 不存在", id=user_id)
     if user is None:
         raise NotFound(absent)
     require(current_user, Permission.MANAGE_USERS, user.jurisdiction, absent=absent)
@@ -152,9 +155,9 @@ def _users_query(search: str = ""):
 
 def _lock_label(state: str, until: dt.datetime | None) -> str | None:
     if state == "locked":
-        return f"已锁定至 {to_beijing(until):%m-%d %H:%M}"
+        return _("已锁定至 %(when)s", when=f"{to_beijing(until):%m-%d %H:%M}")
     if state == "waiting":
-        return f"须等待至 {to_beijing(until):%H:%M:%S}"
+        return _("须等待至 %(when)s", when=f"{to_beijing(until):%H:%M:%S}")
     return None
 
 
@@ -194,7 +197,7 @@ def _chosen_jurisdiction(form: UserForm) -> Jurisdiction | None:
     raw = form.jurisdiction.data or ""
     where = db.session.get(Jurisdiction, int(raw)) if raw.isdigit() and len(raw) <= 9 else None
     if where is None:
-        form.jurisdiction.errors = [*form.jurisdiction.errors, "请选择辖区"]
+        form.jurisdiction.errors = [*form.jurisdiction.errors, _("请选择辖区")]
     return where
 
 
@@ -219,7 +222,8 @@ def new_user():
                              password=form.password.data, jurisdiction=where, roles=form.roles.data,
                              supervisor_number=form.supervisor_number.data, email=form.email.data, rules=rules())
         if refused is None:
-            return _done(f"已创建账号 {user.login}，首次登录时须修改初始密码", url_for(".user", user_id=user.id))
+            return _done(_("已创建账号 %(login)s，首次登录时须修改初始密码", login=user.login),
+                         url_for(".user", user_id=user.id))
         status = _on_form(form, refused)
     return render_template("admin/user_new.html", form=form, min_length=rules().password_min_length), status
 
@@ -249,21 +253,22 @@ def user(user_id: int):
     form = _user_form(target)
     status = _submitted_status()
     if form.validate_on_submit() and (where := _chosen_jurisdiction(form)) is not None:
-        _, refused = _run(accounts.update_account, user_id=target.id, name=form.name.data, email=form.email.data,
+        _result, refused = _run(accounts.update_account, user_id=target.id, name=form.name.data, email=form.email.data,
                           supervisor_number=form.supervisor_number.data, roles=form.roles.data, jurisdiction=where)
         if refused is None:
-            return _done(f"已保存 {target.name} 的账号信息", url_for(".user", user_id=target.id))
+            return _done(_("已保存 %(name)s 的账号信息", name=target.name), url_for(".user", user_id=target.id))
         status = _on_form(form, refused)
     return _user_page(target, status, form=form)
 
 
 def _set_active(user_id: int, active: bool):
     target = _managed(user_id)
-    _, refused = _run(accounts.set_active, user_id=target.id, active=active)
+    _result, refused = _run(accounts.set_active, user_id=target.id, active=active)
     if refused is not None:
         return _user_page(target, refused.status, error=refused.message)
-    done = "已启用" if active else "已停用，其登录已全部退出"
-    return _done(f"账号 {target.login} {done}", url_for(".user", user_id=target.id))
+    done = (_("账号 %(login)s 已启用", login=target.login) if active
+            else _("账号 %(login)s 已停用，其登录已全部退出", login=target.login))
+    return _done(done, url_for(".user", user_id=target.id))
 
 
 @bp.post("/users/<id:user_id>/deactivate")
@@ -285,10 +290,10 @@ def reset_password(user_id: int):
     reset = ResetPasswordForm()
     if not reset.validate_on_submit():
         return _user_page(target, 422, reset=reset)
-    _, refused = _run(accounts.reset_password, user_id=target.id, password=reset.password.data, rules=rules())
+    _result, refused = _run(accounts.reset_password, user_id=target.id, password=reset.password.data, rules=rules())
     if refused is not None:
         return _user_page(target, _on_form(reset, refused), reset=reset)
-    return _done(f"已为 {target.login} 设置临时密码：其登录已全部退出，下次登录时须修改密码",
+    return _done(_("已为 %(login)s 设置临时密码：其登录已全部退出，下次登录时须修改密码", login=target.login),
                  url_for(".user", user_id=target.id))
 
 
@@ -297,7 +302,7 @@ def unlock_user(user_id: int):
     """Lift the lock or delay that failed logins put on an account."""
     target = _managed(user_id)
     _call(accounts.unlock_login, scope="account", key=target.login.lower())
-    return _done(f"已解除账号 {target.login} 的登录限制", url_for(".user", user_id=target.id))
+    return _done(_("已解除账号 %(login)s 的登录限制", login=target.login), url_for(".user", user_id=target.id))
 
 
 @bp.post("/users/<id:user_id>/sign-out")
@@ -305,7 +310,8 @@ def sign_out(user_id: int):
     """End every session of an account (a lost phone); the admin's own current session stays."""
     target = _managed(user_id)
     ended = _call(accounts.sign_out_everywhere, user_id=target.id, keep_token=session.get(SESSION_TOKEN))
-    return _done(f"已退出 {target.login} 的 {ended} 处登录", url_for(".user", user_id=target.id))
+    return _done(_("已退出 %(login)s 的 %(n)s 处登录", login=target.login, n=ended),
+                 url_for(".user", user_id=target.id))
 
 
 # ---------------------------------------------------------------------------------------------- issuers
@@ -334,7 +340,7 @@ def issuer(jurisdiction_id: int):
     """Edit what a committee's notices print about it (issued notices keep the letterhead they had)."""
     _need(Permission.MANAGE_ISSUERS)
     where = db.session.get(Jurisdiction, jurisdiction_id)
-    absent = f"发文机关 {jurisdiction_id} 不存在"
+    absent = _("发文机关 %(id)s 不存在", id=jurisdiction_id)
     if where is None:
         raise NotFound(absent)
     require(current_user, Permission.MANAGE_ISSUERS, where, absent=absent)
@@ -342,9 +348,10 @@ def issuer(jurisdiction_id: int):
     status = _submitted_status()
     if form.validate_on_submit():
         values = {key: form[_attr(key)].data or "" for key, _label, _limit in LETTERHEAD_FIELDS}
-        _, refused = _run(accounts.update_letterhead, jurisdiction_id=where.id, values=values)
+        _result, refused = _run(accounts.update_letterhead, jurisdiction_id=where.id, values=values)
         if refused is None:
-            return _done(f"已保存{where.committee_name}的文书抬头", url_for(".issuer", jurisdiction_id=where.id))
+            return _done(_("已保存%(committee)s的文书抬头", committee=where.committee_name),
+                         url_for(".issuer", jurisdiction_id=where.id))
         status = _on_form(form, refused)
     fields = [form[_attr(key)] for key, _label, _limit in LETTERHEAD_FIELDS]
     return render_template("admin/issuer.html", issuer=where, form=form, fields=fields), status
@@ -382,44 +389,51 @@ def unlock():
     _need(Permission.MANAGE_USERS)
     scope, key = request.form.get("scope", "")[:10], request.form.get("key", "")[:100]
     _call(accounts.unlock_login, scope=scope, key=key)
-    return _done(f"已解除 {key} 的登录限制", url_for(".locks"))
+    return _done(_("已解除 %(key)s 的登录限制", key=key), url_for(".locks"))
 
 
 # ------------------------------------------------------------------------------------------------ audit
 
 ACTIONS = {
-    "user.created": "创建账号", "user.updated": "修改账号", "user.activated": "启用账号",
-    "user.deactivated": "停用账号", "user.password_reset": "重置密码", "user.password_changed": "修改密码",
-    "user.signed_out_everywhere": "退出全部登录", "login.locked": "登录锁定", "login.unlocked": "解除锁定",
-    "issuer.letterhead_changed": "修改文书抬头",
-    "import.enterprises": "批量导入企业", "import.cases": "批量导入案件",
+    "user.created": _lp("event", "创建账号"),
+    "user.updated": _lp("event", "修改账号"),
+    "user.activated": _lp("event", "启用账号"),
+    "user.deactivated": _lp("event", "停用账号"),
+    "user.password_reset": _lp("event", "重置密码"),
+    "user.password_changed": _lp("event", "修改密码"),
+    "user.signed_out_everywhere": _lp("event", "退出全部登录"),
+    "login.locked": _lp("event", "登录锁定"),
+    "login.unlocked": _lp("event", "解除锁定"),
+    "issuer.letterhead_changed": _lp("event", "修改文书抬头"),
+    "import.enterprises": _lp("event", "批量导入企业"),
+    "import.cases": _lp("event", "批量导入案件"),
 }
 
-#: Chinese names of what the audit details hold (account fields, letterhead items, lock facts).
+#: Names of what the audit details hold (account fields, letterhead items, lock facts).
 DETAIL_LABELS = {
-    "login": "用户名", "name": "姓名", "email": "电子邮箱", "supervisor_number": "监督员证号", "roles": "角色",
-    "jurisdiction": "辖区", "jurisdiction_name": "辖区", "sessions_ended": "退出的登录", "scope": "限制对象",
-    "key": "账号或地址", "failures": "失败次数", "locked_until": "锁定至", "issuer": "发文机关",
-    "filename": "文件", "sha256": "文件SHA-256", "mode": "导入方式", "rows": "读取行数", "imported": "导入条数",
-    "bad_rows": "有误行数",
-    **{key: label for key, label, _limit in LETTERHEAD_FIELDS},
+    "login": _l("用户名"), "name": _l("姓名"), "email": _l("电子邮箱"), "supervisor_number": _l("监督员证号"),
+    "roles": _l("角色"), "jurisdiction": _l("辖区"), "jurisdiction_name": _l("辖区"),
+    "sessions_ended": _l("退出的登录"), "scope": _l("限制对象"), "key": _l("账号或地址"), "failures": _l("失败次数"),
+    "locked_until": _l("锁定至"), "issuer": _l("发文机关"), "filename": _l("文件"), "sha256": _l("文件SHA-256"),
+    "mode": _l("导入方式"), "rows": _l("读取行数"), "imported": _l("导入条数"), "bad_rows": _l("有误行数"),
+    **{key: lazy_tr(label) for key, label, _limit in LETTERHEAD_FIELDS},
 }
-_SCOPES = {"account": "账号", "address": "网络地址"}
+_SCOPES = {"account": _l("账号"), "address": _l("网络地址")}
 
 
-_ROLES = {r.value: r.label for r in Role}
+_ROLES = {r.value: lazy_tr(r.label) for r in Role}
 
 
 def _detail_value(key: str, value) -> str:
     """One audited value as a reader sees it."""
     if value is None or value == "" or value == []:
-        return "（空）"
+        return _("（空）")
     if key == "roles":
-        return "、".join(_ROLES.get(v, v) for v in value)
+        return _("、").join(str(_ROLES.get(v, v)) for v in value)
     if key == "scope":
-        return _SCOPES.get(value, value)
+        return str(_SCOPES.get(value, value))
     if key == "sessions_ended":
-        return f"{value} 处"
+        return _("%(n)s 处", n=value)
     if key == "locked_until" and isinstance(value, str):
         return f"{to_beijing(dt.datetime.fromisoformat(value)):%Y-%m-%d %H:%M}"
     return str(value)
@@ -429,9 +443,10 @@ def _detail_lines(details: dict) -> list[str]:
     """字段：值 for facts, 字段：旧值 → 新值 for changes."""
     details = dict(details or {})
     changes = details.pop("changes", None) or {}
-    lines = [f"{DETAIL_LABELS.get(k, k)}：{_detail_value(k, v)}" for k, v in details.items()]
-    lines += [f"{DETAIL_LABELS.get(k, k)}：{_detail_value(k, old)} → {_detail_value(k, new)}"
-              for k, (old, new) in changes.items()]
+    lines = [_("%(label)s：%(text)s", label=DETAIL_LABELS.get(k, k), text=_detail_value(k, v))
+             for k, v in details.items()]
+    lines += [_("%(label)s：%(text)s", label=DETAIL_LABELS.get(k, k),
+                text=f"{_detail_value(k, old)} → {_detail_value(k, new)}") for k, (old, new) in changes.items()]
     return lines
 
 
@@ -440,7 +455,7 @@ def _event_row(event: AdminEvent) -> dict:
     details = event.details or {}
     target = event.target_user
     return {"event": event, "action": ACTIONS.get(event.action, event.action),
-            "actor": f"{event.actor.name}（{event.actor.login}）" if event.actor else "系统",
+            "actor": f"{event.actor.name}（{event.actor.login}）" if event.actor else _("系统"),
             "target": f"{target.name}（{target.login}）" if target else details.get("issuer") or details.get("key", ""),
             "target_id": target.id if target and accounts.can_manage(current_user, target) else None,
             "lines": _detail_lines(details)}

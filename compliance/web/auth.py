@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -23,7 +24,8 @@ bp = Blueprint("auth", __name__)
 #: The key in Flask's signed cookie that names the server-side session.
 SESSION_TOKEN = "sid"
 #: Endpoints a user who must change their password may still reach.
-_OPEN_WHILE_CHANGING = {"auth.password", "auth.logout", "static", "notices.verify", "notices.verify_upload"}
+_OPEN_WHILE_CHANGING = {"auth.password", "auth.logout", "static", "notices.verify", "notices.verify_upload",
+                        "language.switch"}
 
 
 def rules() -> AccessRules:
@@ -55,15 +57,16 @@ def must_change_password():
         return None   # the API never reads the session cookie (token auth, compliance/api/auth.py)
     if (current_user.is_authenticated and current_user.must_change_password
             and request.endpoint not in _OPEN_WHILE_CHANGING):
-        flash("请先设置您自己的新密码", "warning")
+        flash(_("请先设置您自己的新密码"), "warning")
         return redirect(url_for("auth.password"))
     return None
 
 
 class LoginForm(FlaskForm):
-    login = StringField("用户名", validators=[DataRequired(message="请输入用户名"), Length(max=64, message="用户名过长")])
-    password = PasswordField("密码", validators=[DataRequired(message="请输入密码"),
-                                               Length(max=MAX_PASSWORD_LENGTH, message="密码过长")])
+    login = StringField(_l("用户名"), validators=[DataRequired(message=_l("请输入用户名")),
+                                                Length(max=64, message=_l("用户名过长"))])
+    password = PasswordField(_l("密码"), validators=[DataRequired(message=_l("请输入密码")),
+                                                   Length(max=MAX_PASSWORD_LENGTH, message=_l("密码过长"))])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -103,17 +106,17 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("您已安全退出", "info")
+    flash(_("您已安全退出"), "info")
     return redirect(url_for("auth.login"))
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("当前密码", validators=[DataRequired(message="请输入当前密码"),
-                                                Length(max=MAX_PASSWORD_LENGTH, message="密码过长")])
-    password = PasswordField("新密码", validators=[DataRequired(message="请输入新密码"),
-                                                Length(max=MAX_PASSWORD_LENGTH, message="密码过长")])
-    confirm = PasswordField("再次输入新密码", validators=[DataRequired(message="请再次输入新密码"),
-                                                    Length(max=MAX_PASSWORD_LENGTH, message="密码过长")])
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(message=_l("请输入当前密码")),
+                                                      Length(max=MAX_PASSWORD_LENGTH, message=_l("密码过长"))])
+    password = PasswordField(_l("新密码"), validators=[DataRequired(message=_l("请输入新密码")),
+                                                     Length(max=MAX_PASSWORD_LENGTH, message=_l("密码过长"))])
+    confirm = PasswordField(_l("再次输入新密码"), validators=[DataRequired(message=_l("请再次输入新密码")),
+                                                          Length(max=MAX_PASSWORD_LENGTH, message=_l("密码过长"))])
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -123,7 +126,7 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         if form.password.data != form.confirm.data:
-            form.confirm.errors.append("两次输入的新密码不一致")
+            form.confirm.errors.append(_("两次输入的新密码不一致"))
         else:
             try:
                 ended = change_password(db.session, current_user, current=form.current.data,
@@ -135,7 +138,7 @@ def password():
                     exc.message)
             else:
                 db.session.commit()
-                flash(f"密码已修改{f'，其他 {ended} 处登录已退出' if ended else ''}", "info")
+                flash(_("密码已修改，其他 %(n)s 处登录已退出", n=ended) if ended else _("密码已修改"), "info")
                 return redirect(url_for("web.index"))
     sessions = live_sessions(db.session, current_user, now=utcnow(), rules=rules())
     return render_template("password.html", form=form, sessions=sessions,
@@ -149,5 +152,5 @@ def sign_out_others():
     ended = sign_out_everywhere(db.session, actor=current_user, user_id=current_user.id, now=utcnow(),
                                 keep_token=session.get(SESSION_TOKEN), address=client_address())
     db.session.commit()
-    flash(f"已退出其他 {ended} 处登录", "info")
+    flash(_("已退出其他 %(n)s 处登录", n=ended), "info")
     return redirect(url_for("auth.password"))

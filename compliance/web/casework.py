@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, lazy_pgettext as _lp
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -28,6 +29,8 @@ from compliance.access import Permission, can, require
 from compliance.clock import business_date, utcnow
 from compliance.db import db
 from compliance.web.forms import refusal_on_form
+from compliance.web.labels import lazy_tr, tr
+from compliance.web.language import page_date
 from compliance.errors import Conflict, DomainError, NotAllowed, NotFound, ValidationFailed
 from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Notice, NoticeService, User
 from compliance.operations.attachments import case_attachments
@@ -36,7 +39,7 @@ from compliance.operations.cases import MAX_SUMMARY, case_deadlines, case_option
 from compliance.operations.enterprises import MAX_IDENTIFIER, TEXT_FIELDS, register_enterprise
 from workflows.deadlines import DEFAULT_RULES, MAX_PERIOD
 from workflows.states import (ACTIVE_STATES, MAX_NAMES, NAME_LENGTH, TRIGGERS, InputField, State, TriggerSpec,
-                              Violation, cn_date)
+                              Violation)
 
 bp = Blueprint("casework", __name__)
 
@@ -49,7 +52,8 @@ def _signed_in():
 
 @bp.app_template_filter("cn_date")
 def cn_date_filter(value: dt.datetime | dt.date | str | None) -> str:
-    """Template filter: a date as people write it, 2026年11月24日 (a timestamp: its Beijing date)."""
+    """Template filter: a date as people write it, 2026年11月24日 or, on English pages, 24 Nov 2026 (a timestamp:
+    its Beijing date)."""
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value)
@@ -57,7 +61,7 @@ def cn_date_filter(value: dt.datetime | dt.date | str | None) -> str:
             return value
     if isinstance(value, dt.datetime):
         value = business_date(value)
-    return cn_date(value) if value is not None else ""
+    return page_date(value) if value is not None else ""
 
 
 def _need(permission: Permission) -> None:
@@ -83,9 +87,11 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _bounded(label: str, limit: int, *, field=StringField, required: str | None = None, **render):
-    """A text field bounded like its operation, refused with the same Chinese words (and the count typed)."""
-    checks = [Length(max=limit, message=f"{label}不能超过{limit}个字符（现有%(length)d个）")]
+def _bounded(label, limit: int, *, field=StringField, required=None, **render):
+    """A text field bounded like its operation, refused with the same words (and the count typed), in the page's
+    language (`label` and `required` lazy strings)."""
+    checks = [Length(max=limit, message=_l("%(label)s不能超过%(limit)s个字符（现有%%(length)d个）", label=label,
+                                           limit=limit))]
     if required:
         checks.insert(0, DataRequired(message=required))
     return field(label, validators=checks, render_kw=render or None)
@@ -95,23 +101,23 @@ def _bounded(label: str, limit: int, *, field=StringField, required: str | None 
 
 def _text_field(key: str, **render):
     label, limit = TEXT_FIELDS[key]
-    return _bounded(label, limit, **render)
+    return _bounded(lazy_tr(label), limit, **render)
 
 
 class EnterpriseForm(FlaskForm):
-    uscc = _bounded("统一社会信用代码", MAX_IDENTIFIER, required="请填写统一社会信用代码（或旧的15位注册号）",
+    uscc = _bounded(_l("统一社会信用代码"), MAX_IDENTIFIER, required=_l("请填写统一社会信用代码（或旧的15位注册号）"),
                     autocomplete="off", autocapitalize="characters", spellcheck="false")
-    name = _bounded(*TEXT_FIELDS["name"], required="请填写企业名称")
-    jurisdiction = SelectField("所在辖区", validate_choice=False)
+    name = _bounded(lazy_tr(TEXT_FIELDS["name"][0]), TEXT_FIELDS["name"][1], required=_l("请填写企业名称"))
+    jurisdiction = SelectField(_l("所在辖区"), validate_choice=False)
     address = _text_field("address")
     legal_representative = _text_field("legal_representative")
     industry = _text_field("industry")
     ownership_type = _text_field("ownership_type")
-    employee_count = _bounded("职工人数", 9, inputmode="numeric")
-    member_count = _bounded("工会会员人数", 9, inputmode="numeric")
-    has_union = BooleanField("已建立工会")
-    monthly_payroll = _bounded("上月工资总额（元）", 25, inputmode="decimal")
-    established_on = _bounded("成立日期", 10, type="date")
+    employee_count = _bounded(_l("职工人数"), 9, inputmode="numeric")
+    member_count = _bounded(_l("工会会员人数"), 9, inputmode="numeric")
+    has_union = BooleanField(_l("已建立工会"))
+    monthly_payroll = _bounded(_l("上月工资总额（元）"), 25, inputmode="decimal")
+    established_on = _bounded(_l("成立日期"), 10, type="date")
     contact_name = _text_field("contact_name")
     contact_phone = _text_field("contact_phone", inputmode="tel")
 
@@ -134,7 +140,7 @@ def new_enterprise():
     if form.validate_on_submit():
         where = db.session.get(Jurisdiction, _digits(form.jurisdiction.data) or 0)
         if where is None:
-            raise NotFound("该辖区不存在")
+            raise NotFound(_("该辖区不存在"))
         values = {key: form[key].data for key in ("uscc", "name", "address", "legal_representative", "industry",
                                                  "ownership_type", "employee_count", "member_count", "has_union",
                                                  "monthly_payroll", "established_on", "contact_name",
@@ -148,7 +154,8 @@ def new_enterprise():
             existing = exc.details.get("existing_id")
         else:
             db.session.commit()
-            flash(f"已登记企业“{enterprise.name}”（{enterprise.identifier}）", "info")
+            flash(_("已登记企业“%(name)s”（%(identifier)s）", name=enterprise.name, identifier=enterprise.identifier),
+                  "info")
             return redirect(url_for(".open_case", enterprise_id=enterprise.id))
     return render_template("casework/enterprise_new.html", form=form, existing=existing), status
 
@@ -156,31 +163,31 @@ def new_enterprise():
 # -------------------------------------------------------------------------------------------- opening
 
 class OpenCaseForm(FlaskForm):
-    violations = CheckboxesField("违法情形", choices=[SelectChoice(v.value, v.label) for v in Violation],
+    violations = CheckboxesField(_l("违法情形"), choices=[SelectChoice(v.value, lazy_tr(v.label)) for v in Violation],
                                  validate_choice=False)
-    summary = _bounded("案情摘要", MAX_SUMMARY, field=TextAreaField, rows="4")
-    supervisors = CheckboxesField("承办监督员", validate_choice=False)
+    summary = _bounded(_l("案情摘要"), MAX_SUMMARY, field=TextAreaField, rows="4")
+    supervisors = CheckboxesField(_l("承办监督员"), validate_choice=False)
 
 
 def _supervisor_choices(where: Jurisdiction, also: list[User] = ()) -> list[SelectChoice]:
     users = list(dict.fromkeys([*also, *eligible_supervisors(db.session, where)]))
     return [SelectChoice(str(u.id), f"{u.name}（{u.jurisdiction.name}）"
-                         + ("" if may_work(u, where) else "，已不能承办")) for u in users]
+                         + ("" if may_work(u, where) else _("，已不能承办"))) for u in users]
 
 
 def _chosen_users(field: Field) -> list[User] | None:
     """The users a checkbox list names; None (with the error on the field) when one is unknown or none is chosen."""
     ids = [_digits(raw) for raw in field.data or []]
     if not ids:
-        field.errors = [*field.errors, "请至少选择一名承办监督员"]
+        field.errors = [*field.errors, _("请至少选择一名承办监督员")]
         return None
     if len(ids) > MAX_NAMES:
-        field.errors = [*field.errors, f"承办监督员最多{MAX_NAMES}名"]
+        field.errors = [*field.errors, _("承办监督员最多%(n)s名", n=MAX_NAMES)]
         return None
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([i for i in ids if i])))}
     for raw, user_id in zip(field.data, ids, strict=True):
         if user_id not in users:
-            field.errors = [*field.errors, f"监督员 {str(raw)[:20]} 不存在"]
+            field.errors = [*field.errors, _("监督员 %(who)s 不存在", who=str(raw)[:20])]
             return None
     return [users[i] for i in ids]
 
@@ -188,7 +195,7 @@ def _chosen_users(field: Field) -> list[User] | None:
 def _enterprise_for(permission: Permission, enterprise_id: int) -> Enterprise:
     _need(permission)
     enterprise = db.session.get(Enterprise, enterprise_id)
-    absent = f"企业 {enterprise_id} 不存在"
+    absent = _("企业 %(id)s 不存在", id=enterprise_id)
     if enterprise is None:
         raise NotFound(absent)
     require(current_user, permission, enterprise.jurisdiction, absent=absent)
@@ -213,7 +220,7 @@ def open_case_page(enterprise_id: int):
             status = _on_form(form, exc)
         else:
             db.session.commit()
-            flash(f"已立案 {case.reference}（{enterprise.name}）", "info")
+            flash(_("已立案 %(reference)s（%(name)s）", reference=case.reference, name=enterprise.name), "info")
             return redirect(url_for("web.case_detail", case_id=case.id))
     cases = db.session.scalars(select(Case).where(Case.enterprise_id == enterprise.id)
                                .order_by(Case.opened_at.desc())).all()
@@ -247,7 +254,7 @@ class StepForm(FlaskForm):
 
     def validate_step_attachments(self, field: Field) -> None:
         if any(value not in self.evidence for value in field.data or []):
-            raise ValidationError("所选证据材料不属于本案件，请刷新页面后重新选择")
+            raise ValidationError(_("所选证据材料不属于本案件，请刷新页面后重新选择"))
 
     def inputs(self) -> dict[str, Any]:
         values = {f.name: self[f.name].data for f in self.spec.fields}
@@ -265,27 +272,30 @@ class StepForm(FlaskForm):
 def _input_field(spec: InputField):
     """One ladder input as a form field: the bound mirrors the ladder's, required-ness is the ladder's to say."""
     render = {"required": True} if spec.required else {}
+    label = lazy_tr(spec.label)   # the form class is built once: the label is translated when shown
     if spec.kind == "date":
-        return StringField(spec.label, [Length(max=10, message=f"{spec.label}应为“年-月-日”格式，例如2026-11-24")],
+        return StringField(label, [Length(max=10, message=_l("%(label)s应为“年-月-日”格式，例如2026-11-24",
+                                                               label=label))],
                            render_kw={"type": "date", **render})
     if spec.kind == "days":
-        return StringField(spec.label, [Length(max=len(str(MAX_PERIOD)),
-                                               message=f"{spec.label}应为1至{MAX_PERIOD}之间的整数")],
+        return StringField(label, [Length(max=len(str(MAX_PERIOD)),
+                                          message=_l("%(label)s应为1至%(max)s之间的整数", label=label, max=MAX_PERIOD))],
                            render_kw={"type": "number", "min": 1, "max": MAX_PERIOD, "inputmode": "numeric",
                                       **render})
     if spec.kind == "choice":
         # The ladder checks the value (and says so in Chinese); the form only offers the choices.
-        blank = [] if spec.required else [SelectChoice("", "（不填）")]
-        return SelectField(spec.label, choices=blank + [SelectChoice(v, label) for v, label in spec.choices],
+        blank = [] if spec.required else [SelectChoice("", _l("（不填）"))]
+        return SelectField(label, choices=blank + [SelectChoice(v, lazy_tr(text)) for v, text in spec.choices],
                            validate_choice=False, render_kw=render)
     if spec.kind == "names":
         limit = MAX_NAMES * (NAME_LENGTH + 1)
-        return StringField(spec.label, [Length(max=limit, message=f"{spec.label}过长：最多{MAX_NAMES}名，"
-                                                                  f"每名不超过{NAME_LENGTH}字")], render_kw=render)
-    message = f"{spec.label}不能超过{spec.max_length}字（现有%(length)d字）"
+        return StringField(label, [Length(max=limit, message=_l("%(label)s过长：最多%(n)s名，每名不超过%(max)s字",
+                                                                 label=label, n=MAX_NAMES, max=NAME_LENGTH))],
+                           render_kw=render)
+    message = _l("%(label)s不能超过%(max)s字（现有%%(length)d字）", label=label, max=spec.max_length)
     field = TextAreaField if spec.max_length > 200 else StringField
     extra = {"rows": 3} if field is TextAreaField else {}
-    return field(spec.label, [Length(max=spec.max_length, message=message)], render_kw={**extra, **render})
+    return field(label, [Length(max=spec.max_length, message=message)], render_kw={**extra, **render})
 
 
 @functools.cache
@@ -299,8 +309,8 @@ def step_form_class(trigger: str) -> type[StepForm]:
     attrs.update((f.name, _input_field(f)) for f in spec.fields)
     attrs["step_version"] = HiddenField()
     if EVIDENCE_INPUT in spec.inputs:
-        attrs["step_attachments"] = CheckboxesField("从本案证据材料中选择", validate_choice=False)
-    attrs["step_note"] = _bounded("理由/备注", MAX_SUMMARY, field=TextAreaField, rows="2")
+        attrs["step_attachments"] = CheckboxesField(_l("从本案证据材料中选择"), validate_choice=False)
+    attrs["step_note"] = _bounded(_l("理由/备注"), MAX_SUMMARY, field=TextAreaField, rows="2")
     return type(f"StepForm_{trigger}", (StepForm,), attrs)
 
 
@@ -344,7 +354,7 @@ def step_view(case: Case, trigger: str, form: StepForm | None = None, *, dest: S
 def _case_for(permission: Permission, case_id: int) -> Case:
     _need(permission)
     case = db.session.get(Case, case_id)
-    absent = f"案件 {case_id} 不存在"
+    absent = _("案件 %(id)s 不存在", id=case_id)
     if case is None:
         raise NotFound(absent)
     require(current_user, permission, case.jurisdiction, absent=absent)
@@ -357,14 +367,14 @@ def step(case_id: int, trigger: str):
     from compliance.operations.cases import fire_trigger
     case = _case_for(Permission.WORK_CASE, case_id)
     if trigger not in TRIGGERS:
-        raise NotFound("没有这个操作")
+        raise NotFound(_("没有这个操作"))
     form = step_form(case, trigger, posted=True)
     if not form.validate_on_submit():
         return case_page(case, 422, step_forms={trigger: form})
     if form.version() is None:
-        form.form_errors.append("表单缺少版本信息，请刷新页面后重试")
+        form.form_errors.append(_("表单缺少版本信息，请刷新页面后重试"))
         return case_page(case, 422, step_forms={trigger: form})
-    label = TRIGGERS[trigger].label
+    label = tr(TRIGGERS[trigger].label)
     try:
         result = fire_trigger(db.session, case.id, trigger, form.inputs(), actor=current_user, now=utcnow(),
                               expected_version=form.version(), reason=form.step_note.data or "")
@@ -376,20 +386,21 @@ def step(case_id: int, trigger: str):
         db.session.rollback()
         if isinstance(exc, NotAllowed):
             form.form_errors.append(exc.message)
-            return case_page(case, exc.status, step_forms={trigger: form}, alert=f"不能{label}：{exc.message}")
+            return case_page(case, exc.status, step_forms={trigger: form},
+                             alert=_("不能%(step)s：%(reason)s", step=label, reason=exc.message))
         return case_page(case, _on_form(form, exc, {"reason": "step_note"} if "reason" not in form.spec.inputs
                                         else {}), step_forms={trigger: form})
     db.session.commit()
-    titles = "、".join(letters.NOTICE_TYPES[n.notice_type].title for n in result.notices)
-    flash(f"已{label}，案件现为“{State(case.state).label}”" + (f"；已生成文书草稿：{titles}" if titles else ""),
-          "info")
+    titles = _("、").join(tr(letters.NOTICE_TYPES[n.notice_type].title) for n in result.notices)
+    done = _("已%(step)s，案件现为“%(state)s”", step=label, state=tr(State(case.state).label))
+    flash(done + (_("；已生成文书草稿：%(titles)s", titles=titles) if titles else ""), "info")
     return redirect(url_for("web.case_detail", case_id=case.id))
 
 
 # ----------------------------------------------------------------------------------------- supervisors
 
 class AssignForm(FlaskForm):
-    supervisors = CheckboxesField("承办监督员", validate_choice=False)
+    supervisors = CheckboxesField(_l("承办监督员"), validate_choice=False)
     version = HiddenField()
 
 
@@ -412,7 +423,7 @@ def assign(case_id: int):
     if not form.validate_on_submit() or (chosen := _chosen_users(form.supervisors)) is None:
         return case_page(case, 422, assign=form)
     if _digits(form.version.data) is None:
-        form.form_errors.append("表单缺少版本信息，请刷新页面后重试")
+        form.form_errors.append(_("表单缺少版本信息，请刷新页面后重试"))
         return case_page(case, 422, assign=form)
     try:
         event = assign_supervisors(db.session, case.id, [u.id for u in chosen], actor=current_user, now=utcnow(),
@@ -424,7 +435,7 @@ def assign(case_id: int):
         db.session.rollback()
         return case_page(case, _on_form(form, exc), assign=form)
     db.session.commit()
-    flash("已调整承办监督员" if event is not None else "承办监督员没有变化", "info")
+    flash(_("已调整承办监督员") if event is not None else _("承办监督员没有变化"), "info")
     return redirect(url_for("web.case_detail", case_id=case.id))
 
 
@@ -433,8 +444,8 @@ def assign(case_id: int):
 class FundsForm(FlaskForm):
     """What the case records for the funds rules (BJM 55(2)/(3); compliance.operations.funds)."""
 
-    has_union = SelectField("欠缴期间是否已建立工会", validate_choice=False)
-    union_help_started_on = _bounded("上级工会帮助和指导职工筹备组建工会之日", 10, type="date")
+    has_union = SelectField(_l("欠缴期间是否已建立工会"), validate_choice=False)
+    union_help_started_on = _bounded(_l("上级工会帮助和指导职工筹备组建工会之日"), 10, type="date")
     version = HiddenField()
 
 
@@ -449,9 +460,9 @@ def funds_form(case: Case, *, posted: bool = False) -> FundsForm:
         form = FundsForm(formdata=None, prefix="funds", data={
             "has_union": current, "version": str(case.version),
             "union_help_started_on": case.union_help_started_on.isoformat() if case.union_help_started_on else ""})
-    recorded = "已建立" if case.enterprise.has_union else "未建立"
-    form.has_union.choices = [SelectChoice("", f"按企业登记信息（{recorded}）"), SelectChoice("yes", "已建立工会"),
-                              SelectChoice("no", "未建立工会")]
+    recorded = _("已建立") if case.enterprise.has_union else _("未建立")
+    form.has_union.choices = [SelectChoice("", _("按企业登记信息（%(recorded)s）", recorded=recorded)),
+                              SelectChoice("yes", _("已建立工会")), SelectChoice("no", _("未建立工会"))]
     return form
 
 
@@ -464,10 +475,10 @@ def funds(case_id: int):
     if not form.validate_on_submit():
         return case_page(case, 422, funds=form)
     if _digits(form.version.data) is None:
-        form.form_errors.append("表单缺少版本信息，请刷新页面后重试")
+        form.form_errors.append(_("表单缺少版本信息，请刷新页面后重试"))
         return case_page(case, 422, funds=form)
     if form.has_union.data not in _UNION_CHOICES:
-        form.has_union.errors = ["请选择是否已建立工会"]
+        form.has_union.errors = [_("请选择是否已建立工会")]
         return case_page(case, 422, funds=form)
     try:
         event = record_funds_facts(db.session, case.id, actor=current_user, now=utcnow(),
@@ -481,7 +492,7 @@ def funds(case_id: int):
         db.session.rollback()
         return case_page(case, _on_form(form, exc), funds=form)
     db.session.commit()
-    flash("已记录经费认定情况" if event is not None else "经费认定情况没有变化", "info")
+    flash(_("已记录经费认定情况") if event is not None else _("经费认定情况没有变化"), "info")
     return redirect(url_for("web.case_detail", case_id=case.id, _anchor="funds"))
 
 
@@ -502,7 +513,7 @@ def case_page(case: Case, status: int = 200, *, step_forms: dict[str, StepForm] 
     closed = options[0].reason if options and not allowed and not blocked else None
     for o in options:   # a refused form for a step not offered now: say why it is not, above the steps
         if o.trigger in step_forms and not o.allowed and alert is None:
-            alert = f"不能{o.label}：{o.reason}"
+            alert = _("不能%(step)s：%(reason)s", step=tr(o.label), reason=o.reason)
     notices = db.session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)).all()
     services = {s.notice_id: s for s in db.session.scalars(select(NoticeService).where(
         NoticeService.case_id == case.id, NoticeService.superseded_at.is_(None)))}
@@ -518,68 +529,85 @@ def case_page(case: Case, status: int = 200, *, step_forms: dict[str, StepForm] 
 
 #: Verbs of the notice events ("notice.issued" → 签发《…》).
 NOTICE_VERBS = {
-    "notice.drafted": "起草", "notice.draft_updated": "修改", "notice.submitted": "提交审批",
-    "notice.rejected": "退回", "notice.returned": "退回修改", "notice.approved": "审批通过", "notice.issued": "签发", "notice.withdrawn": "撤回",
-    "notice.withdrawal_drafted": "起草撤回通知",
+    "notice.drafted": _lp("event", "起草"),
+    "notice.draft_updated": _lp("event", "修改"),
+    "notice.submitted": _lp("event", "提交审批"),
+    "notice.rejected": _lp("event", "退回"),
+    "notice.returned": _lp("event", "退回修改"),
+    "notice.approved": _lp("event", "审批通过"),
+    "notice.issued": _lp("event", "签发"),
+    "notice.withdrawn": _lp("event", "撤回"),
+    "notice.withdrawal_drafted": _lp("event", "起草撤回通知"),
 }
 #: Case events that are not a step of the ladder.
-CASE_ACTIONS = {"case.opened": "立案", "case.assigned": "调整承办监督员", "case.evidence_attached": "上传证据材料",
-                "case.funds_facts_recorded": "记录经费认定情况",
-                "case.deadlines_recomputed": "节假日安排更新，重新计算期限"}
+CASE_ACTIONS = {
+    "case.opened": _lp("event", "立案"),
+    "case.assigned": _lp("event", "调整承办监督员"),
+    "case.evidence_attached": _lp("event", "上传证据材料"),
+    "case.funds_facts_recorded": _lp("event", "记录经费认定情况"),
+    "case.deadlines_recomputed": _lp("event", "节假日安排更新，重新计算期限"),
+}
 #: How the reason of an event is introduced.
-REASON_LABELS = {"case.opened": "案情摘要", "notice.rejected": "退回理由", "notice.returned": "退回意见", "notice.withdrawal_drafted": "撤回理由",
-                 "case.deadlines_recomputed": "说明", "case.evidence_attached": "材料"}
+REASON_LABELS = {"case.opened": _l("案情摘要"), "notice.rejected": _l("退回理由"), "notice.returned": _l("退回意见"),
+                 "notice.withdrawal_drafted": _l("撤回理由"), "case.deadlines_recomputed": _l("说明"),
+                 "case.evidence_attached": _l("材料")}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: Keys of the rows a draft may hold (arrears months) and of other nested facts, for reading them back.
-_PART_LABELS = {"month": "工资月份", "payroll": "工资总额", "paid": "已缴金额", "number": "文号", "issued_on": "日期",
-                "name": "名称", "title": "职务"}
+_PART_LABELS = {"month": _l("工资月份"), "payroll": _l("工资总额"), "paid": _l("已缴金额"), "number": _l("文号"),
+                "issued_on": _l("日期"), "name": _l("名称"), "title": _l("职务")}
 
 
 def _plain_value(value: Any) -> str:
-    """A stored value as a reader sees it: dates in Chinese, lists joined, rows as 项目 值."""
+    """A stored value as a reader sees it: dates as the page writes them, lists joined, rows as 项目 值."""
     if value is None or value == "" or value == [] or value == {}:
-        return "（空）"
+        return _("（空）")
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
-            return cn_date(dt.date.fromisoformat(value))
+            return page_date(dt.date.fromisoformat(value))
         except ValueError:
             return value
     if isinstance(value, (list, tuple)):
-        return "；".join(_plain_value(v) for v in value)
+        return _("；").join(_plain_value(v) for v in value)
     if isinstance(value, dict):
-        return "，".join(f"{_PART_LABELS.get(k, '')}{_plain_value(v)}" for k, v in value.items())
+        return _("，").join(f"{_PART_LABELS.get(k, '')}{_plain_value(v)}" for k, v in value.items())
     return str(value)
 
 
+def _line(label, text) -> str:
+    """"label：text" (English: "label: text")."""
+    return _("%(label)s：%(text)s", label=label, text=text)
+
+
 def _input_lines(trigger: str, inputs: dict) -> list[str]:
-    """What was entered for a step, each input under its Chinese label (in the order the form asks)."""
+    """What was entered for a step, each input under its label (in the order the form asks)."""
     lines = []
     for field in TRIGGERS[trigger].fields:
         value = inputs.get(field.name)
         if value is None or value == "":
             continue
         if field.kind == "names" and isinstance(value, (list, tuple)):
-            shown = "、".join(map(str, value))
+            shown = _("、").join(map(str, value))
         elif field.kind == "days":
-            shown = f"{value}日"
+            shown = _("%(n)s日", n=value)
         elif field.kind == "choice":
-            shown = dict(field.choices).get(value, _plain_value(value))
+            choice = dict(field.choices).get(value)
+            shown = tr(choice) if choice is not None else _plain_value(value)
         else:
             shown = _plain_value(value)
-        lines.append(f"{field.label}：{shown}")
+        lines.append(_line(tr(field.label), shown))
     return lines
 
 
 def _rule_label(key: str) -> str:
     rule = DEFAULT_RULES.get(key)
-    return rule.label if rule is not None else "期限"
+    return tr(rule.label) if rule is not None else _("期限")
 
 
 def _notice_title(notice_type: str | None) -> str:
     kind = letters.NOTICE_TYPES.get(notice_type or "")
-    return kind.title if kind is not None else "文书"
+    return tr(kind.title) if kind is not None else _("文书")
 
 
 def _fact_labels(notice_type: str | None) -> dict[str, str]:
@@ -593,74 +621,79 @@ def _notice_event(event: CaseEvent, notices: dict[int, Notice]) -> tuple[str, li
     notice_type = details.get("notice_type")
     notice = notices.get(details.get("notice_id"))
     number = details.get("number") or (notice.number if notice is not None else None)
-    verb = NOTICE_VERBS.get(event.action, "处理")
-    title = f"{verb}《{_notice_title(notice_type)}》" + (f"（{number}）" if number else "")
+    verb = NOTICE_VERBS.get(event.action, _lp("event", "处理"))
+    title = _("%(verb)s《%(title)s》", verb=verb, title=_notice_title(notice_type)) \
+        + (_("（%(number)s）", number=number) if number else "")
     lines = []
     if event.action == "notice.draft_updated":
-        labels = _fact_labels(notice_type)
+        labels = _fact_labels(notice_type)   # the letters' own fact names: Chinese
         changed = details.get("changed") or []
         values = details.get("values") or {}
-        lines.append("修改项目：" + "、".join(labels.get(k, "其他内容") for k in changed))
-        lines += [f"{labels.get(k, '其他内容')}：{_plain_value(values[k])}" for k in changed if k in values]
+        lines.append(_line(_("修改项目"), _("、").join(labels.get(k, _("其他内容")) for k in changed)))
+        lines += [_line(labels.get(k, _("其他内容")), _plain_value(values[k])) for k in changed if k in values]
     signatory = details.get("signatory")
     if isinstance(signatory, dict) and signatory.get("name"):
-        lines.append(f"签发人：{signatory['name']}（{signatory.get('title', '')}）")
+        lines.append(_line(_("签发人"), f"{signatory['name']}（{signatory.get('title', '')}）"))
     if details.get("withdraws"):
-        lines.append(f"撤回对象：{details['withdraws']}")
+        lines.append(_line(_("撤回对象"), details["withdraws"]))
     if details.get("by_number"):
-        lines.append(f"撤回通知：{details['by_number']}")
+        lines.append(_line(_("撤回通知"), details["by_number"]))
     restarted = details.get("restarted")
     if isinstance(restarted, dict) and restarted.get("due"):
-        lines.append(f"{_rule_label(restarted.get('rule', ''))}自签发之日起算，届满日为{_plain_value(restarted['due'])}")
+        lines.append(_("%(deadline)s自签发之日起算，届满日为%(due)s", deadline=_rule_label(restarted.get("rule", "")),
+                       due=_plain_value(restarted["due"])))
     return title, lines
 
 
 def _event_row(event: CaseEvent, notices: dict[int, Notice], users: dict[int, User]) -> dict:
-    """One audit entry in words: who, when, what (in Chinese), what was entered, why, and the stage if it moved."""
+    """One audit entry in words: who, when, what (in the page's language), what was entered, why, and the stage if
+    it moved."""
     details = event.details or {}
     lines: list[str] = []
     if event.trigger in TRIGGERS:
-        title = TRIGGERS[event.trigger].label
+        title = tr(TRIGGERS[event.trigger].label)
         lines = _input_lines(event.trigger, details.get("inputs") or {})
         drafted = [_notice_title(n) for n in details.get("notices") or []]
         if drafted:
-            lines.append("生成文书草稿：" + "、".join(f"《{t}》" for t in drafted))
+            lines.append(_line(_("生成文书草稿"), _("、").join(_("《%(title)s》", title=t) for t in drafted)))
     elif event.action.startswith("notice."):
         title, lines = _notice_event(event, notices)
     else:
-        title = CASE_ACTIONS.get(event.action, "案件记录")
+        title = str(CASE_ACTIONS.get(event.action, _lp("event", "案件记录")))
         if event.action == "case.opened":
-            lines.append("违法情形：" + "、".join(Violation(v).label for v in details.get("violations") or []
-                                              if v in Violation._value2member_map_))
+            lines.append(_line(_("违法情形"), _("、").join(tr(Violation(v).label) for v in details.get("violations") or []
+                                                          if v in Violation._value2member_map_)))
             names = [users[i].name for i in details.get("supervisor_ids") or [] if i in users]
             if names:
-                lines.append("承办监督员：" + "、".join(names))
+                lines.append(_line(_("承办监督员"), _("、").join(names)))
         elif event.action == "case.assigned":
-            for key, label in (("added", "新增"), ("removed", "不再承办")):
+            for key, label in (("added", _l("新增")), ("removed", _l("不再承办"))):
                 names = [p.get("name", "") for p in details.get(key) or [] if isinstance(p, dict)]
                 if names:
-                    lines.append(f"{label}：" + "、".join(names))
+                    lines.append(_line(label, _("、").join(names)))
         elif event.action == "case.funds_facts_recorded":
             after = details.get("after") or {}
-            lines.append("欠缴期间是否已建立工会：" + {True: "是", False: "否"}.get(after.get("has_union"), "按企业登记信息"))
+            lines.append(_line(_("欠缴期间是否已建立工会"), {True: _("是"), False: _("否")}.get(
+                after.get("has_union"), _("按企业登记信息"))))
             if after.get("union_help_started_on"):
-                lines.append("上级工会帮助筹建之日：" + _plain_value(after["union_help_started_on"]))
+                lines.append(_line(_("上级工会帮助筹建之日"), _plain_value(after["union_help_started_on"])))
         elif event.action == "case.deadlines_recomputed":
-            lines += [f"{_rule_label(d.get('rule', ''))}：{_plain_value(d.get('from'))} → {_plain_value(d.get('to'))}"
-                      + ("（暂定）" if d.get("provisional") else "")
+            lines += [_line(_rule_label(d.get("rule", "")),
+                            f"{_plain_value(d.get('from'))} → {_plain_value(d.get('to'))}")
+                      + (_("（暂定）") if d.get("provisional") else "")
                       for d in details.get("deadlines") or [] if isinstance(d, dict)]
     moved = event.from_state != event.to_state and event.to_state in State._value2member_map_
     stage = None
     if moved:
-        stage = (f"{State(event.from_state).label} → " if event.from_state in State._value2member_map_ else "") \
-            + State(event.to_state).label
-    return {"seq": event.seq, "at": event.created_at, "who": event.actor.name if event.actor else "系统",
+        stage = (f"{tr(State(event.from_state).label)} → " if event.from_state in State._value2member_map_ else "") \
+            + tr(State(event.to_state).label)
+    return {"seq": event.seq, "at": event.created_at, "who": event.actor.name if event.actor else _("系统"),
             "title": title, "lines": lines, "stage": stage, "reason": event.reason or "",
-            "reason_label": REASON_LABELS.get(event.action, "理由/备注")}
+            "reason_label": str(REASON_LABELS.get(event.action, _l("理由/备注")))}
 
 
 def trail(case: Case, notices: list[Notice]) -> list[dict]:
-    """The case's audit trail in Chinese, oldest first."""
+    """The case's audit trail in the page's language (what was typed stays as typed), oldest first."""
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
                                 .options(selectinload(CaseEvent.actor))).all()
     ids = {i for e in events if e.action == "case.opened" for i in (e.details or {}).get("supervisor_ids") or []}
@@ -702,7 +735,7 @@ def _wrap(text: str, em: float) -> list[str]:
 
 def _label_lines(label: str, suffix: str = "") -> list[tuple[str, bool]]:
     """A step's label as lines: its name, then its conditions (〔…〕) in smaller type."""
-    name, _, guard = label.partition("〔")
+    name, _sep, guard = label.partition("〔")
     lines = [(t, False) for t in _wrap(name + suffix, LABEL_EM)]
     if guard:
         lines += [(t, True) for t in _wrap("条件：" + guard.rstrip("〕"), LABEL_EM * FONT / 12)]
@@ -723,7 +756,7 @@ class _Box:
 def _ranks(plain: list[tuple[State, State, str]], grouped: dict[tuple[State, str], set[State]]) -> dict[State, int]:
     """Longest path from the start over the plain steps; a grouped step lands below every state it leaves from."""
     rank = {State.REGISTERED: 0}
-    for _ in range(len(State)):
+    for _round in range(len(State)):
         changed = False
         for source, dest, _label in plain:
             if source in rank and rank.get(dest, -1) < rank[source] + 1:

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flask import abort, render_template
+from flask_babel import gettext as _, pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -22,6 +23,8 @@ from compliance.operations.notices import edited_by
 from compliance.scoping import Scope
 from compliance.web import listing
 from compliance.web.cases import bp
+from compliance.web.labels import tr
+from compliance.web.language import page_month
 from workflows.ladder import State, Violation
 
 #: Rows each list on the dashboard shows (the counts say how many there are).
@@ -80,7 +83,7 @@ class Chart:
     series: list[str]
     rows: list[ChartRow]
     height: float
-    unit: str = "件"
+    unit: str = ""
     note: str = ""
 
     WIDTH = 360
@@ -99,9 +102,23 @@ class Chart:
         return [(i, name, self.LABEL + i * 90) for i, name in enumerate(self.series)] if len(self.series) > 1 else []
 
 
-def bar_chart(key: str, title: str, data: list[tuple[str, list[int]]], series: list[str], *, unit: str = "件",
+def _shorten(label: str, em: float = 9) -> str:
+    """A label cut to about `em` character widths (CJK 1, others ~0.55), with "…" when cut."""
+    widths = [1.0 if ord(c) > 0x2E80 else 0.55 for c in label]
+    if sum(widths) <= em:
+        return label
+    out, used = "", 0.0
+    for char, w in zip(label, widths):
+        if used + w > em - 1:
+            break
+        out, used = out + char, used + w
+    return out + "…"
+
+
+def bar_chart(key: str, title: str, data: list[tuple[str, list[int]]], series: list[str], *, unit: str | None = None,
               note: str = "") -> Chart:
     """Lay out the bars: every row one bar per series, lengths relative to the largest value."""
+    unit = unit if unit is not None else _("件")
     top = Chart.LEGEND if len(series) > 1 else 4
     area = Chart.WIDTH - Chart.LABEL - Chart.VALUES
     peak = max((v for _label, values in data for v in values), default=0) or 1
@@ -109,11 +126,11 @@ def bar_chart(key: str, title: str, data: list[tuple[str, list[int]]], series: l
     rows = []
     for n, (label, values) in enumerate(data):
         y = top + n * row_height
-        short = label if len(label) <= 9 else label[:8] + "…"
+        short = _shorten(label)
         row = ChartRow(label=label, short=short, values=values, y=y)
         for s, value in enumerate(values):
             width = 0 if value == 0 else max(round(value / peak * area, 1), 1.5)
-            name = f"{series[s]}：" if len(series) > 1 else ""
+            name = _("%(series)s：", series=series[s]) if len(series) > 1 else ""
             row.bars.append(Bar(series=s, value=value, y=y + 5 + s * (Chart.BAR + 2), width=width,
                                 title=f"{label} {name}{value:,} {unit}"))
         rows.append(row)
@@ -131,7 +148,7 @@ def month_starts(today: dt.date, months: int = MONTHS) -> list[dt.date]:
     """The first days of the last `months` months (this one last), and of the month after it: months + 1 dates."""
     year, month = today.year, today.month
     firsts = []
-    for _ in range(months):
+    for _month in range(months):
         firsts.append(dt.date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     firsts.reverse()
@@ -208,7 +225,7 @@ def _by_place(scope: Scope, counts: dict[int, int]) -> list[tuple[str, list[int]
             own_total += n
     data = [(j.name, [totals[j.id]]) for j in children]
     if own_total or not children:
-        data.insert(0, (f"{own.name}（本级）", [own_total]))
+        data.insert(0, (_("%(name)s（本级）", name=own.name), [own_total]))
     return data
 
 
@@ -274,13 +291,14 @@ class Dashboard:
             scope.where(Case), Case.closed_at >= _utc_midnight(starts[0]), Case.state.in_(RECTIFIED),
             exists().where(cv.case_id == Case.id, cv.violation == Violation.UNPAID_FUNDS.value)))
 
-        level = {"city": "按区", "district": "按街道、乡镇"}.get(user.jurisdiction.level, "按辖区")
+        level = {"city": _("按区"), "district": _("按街道、乡镇")}.get(user.jurisdiction.level, _("按辖区"))
         charts = [
-            bar_chart("stage", "案件阶段分布", [(s.label, [by_state.get(s.value, 0)]) for s in State], ["案件"]),
-            bar_chart("place", f"案件分布（{level}）", _by_place(scope, by_jurisdiction), ["案件"]),
-            bar_chart("months", f"近{MONTHS}个月立案与结案",
-                      [(f"{day.year}年{day.month}月", [opened[i], closed[i]]) for i, day in enumerate(starts[:-1])],
-                      ["立案", "结案"], note="按北京时间的立案、结案日期统计"),
+            bar_chart("stage", _("案件阶段分布"), [(tr(s.label), [by_state.get(s.value, 0)]) for s in State],
+                      [_("案件")]),
+            bar_chart("place", _("案件分布（%(level)s）", level=level), _by_place(scope, by_jurisdiction), [_("案件")]),
+            bar_chart("months", _("近%(n)s个月立案与结案", n=MONTHS),
+                      [(page_month(day), [opened[i], closed[i]]) for i, day in enumerate(starts[:-1])],
+                      [pgettext("chart", "立案"), pgettext("chart", "结案")], note=_("按北京时间的立案、结案日期统计")),
         ]
         return cls(today=today, week=(monday, sunday), my_cases=my_cases, counts=counts, due_this_week=week,
                    overdue=overdue, provisional=provisional, sent_back=sent_back, sent_back_total=sent_back_total,

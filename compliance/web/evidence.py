@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, lazy_pgettext as _lp
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -26,6 +27,7 @@ from compliance.documents import DocumentMissing, StoreUnavailable, document_sto
 from compliance.errors import NotAllowed, ValidationFailed
 from compliance.models import Attachment, Case, CaseEvent, User
 from compliance.operations import attachments as ops
+from compliance.web.labels import tr
 
 bp = Blueprint("evidence", __name__)
 
@@ -33,20 +35,27 @@ bp = Blueprint("evidence", __name__)
 class EvidenceForm(FlaskForm):
     # Two file inputs: a phone opens its camera straight away for `capture`, and then offers no way to pick a
     # PDF or an earlier photo; the second input does that. One of them is sent.
-    photo = FileField("拍照上传（手机将打开相机）")
-    file = FileField("或从相册、文件中选择照片或 PDF")
-    description = StringField("说明", validators=[Length(max=ops.MAX_DESCRIPTION,
-                                                           message=f"说明不能超过{ops.MAX_DESCRIPTION}字")])
-    event_id = SelectField("所属步骤", validate_choice=False)
+    photo = FileField(_l("拍照上传（手机将打开相机）"))
+    file = FileField(_l("或从相册、文件中选择照片或 PDF"))
+    description = StringField(_l("说明"), validators=[Length(max=ops.MAX_DESCRIPTION,
+                                                             message=_l("说明不能超过%(n)s字", n=ops.MAX_DESCRIPTION))])
+    event_id = SelectField(_l("所属步骤"), validate_choice=False)
 
 
 # ------------------------------------------------------------------------------------------ helpers
 
 _EVENT_LABELS = {
-    "case.opened": "立案", "case.assigned": "调整承办监督员", "case.deadlines_recomputed": "重新计算期限", "notice.issued": "签发",
-    "notice.approved": "审批", "notice.rejected": "退回", "notice.withdrawn": "撤回",
-    "notice.draft_updated": "修改草稿", "notice.withdrawal_drafted": "起草撤回通知",
-    "notice.submitted": "提交审批", "notice.returned": "退回",
+    "case.opened": _lp("event", "立案"),
+    "case.assigned": _lp("event", "调整承办监督员"),
+    "case.deadlines_recomputed": _lp("event", "重新计算期限"),
+    "notice.issued": _lp("event", "签发"),
+    "notice.approved": _lp("event", "审批"),
+    "notice.rejected": _lp("event", "退回"),
+    "notice.withdrawn": _lp("event", "撤回"),
+    "notice.draft_updated": _lp("event", "修改草稿"),
+    "notice.withdrawal_drafted": _lp("event", "起草撤回通知"),
+    "notice.submitted": _lp("event", "提交审批"),
+    "notice.returned": _lp("event", "退回"),
 }
 
 
@@ -54,22 +63,23 @@ def step_label(event: CaseEvent) -> str:
     """A step as a supervisor names it: "第3步 记录走访", "第5步 签发 监督意见书"."""
     from workflows.ladder import TRIGGERS
     if event.trigger in TRIGGERS:
-        label = TRIGGERS[event.trigger].label
+        label = tr(TRIGGERS[event.trigger].label)
     else:
-        label = _EVENT_LABELS.get(event.action, "其他记录")   # never a raw action code
+        label = str(_EVENT_LABELS.get(event.action, _lp("event", "其他记录")))   # never a raw action code
         notice_type = (event.details or {}).get("notice_type")
         if event.action.startswith("notice.") and notice_type:
             import letters
             spec = letters.NOTICE_TYPES.get(notice_type)
-            label = f"{label}{spec.title if spec else notice_type}"
-    return f"第{event.seq}步 {label}"
+            label = _("%(action)s%(title)s", action=label, title=tr(spec.title) if spec else notice_type)
+    return _("第%(n)s步 %(step)s", n=event.seq, step=label)
 
 
 def _step_choices(case: Case) -> list[tuple[str, str]]:
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action != ops.ACTION)
                                 .order_by(CaseEvent.seq.desc())).all()
-    return [("", "不关联具体步骤（整个案件）")] + [
-        (str(e.id), f"{step_label(e)}（{to_beijing(e.created_at):%Y-%m-%d %H:%M}）") for e in events]
+    return [("", _("不关联具体步骤（整个案件）"))] + [
+        (str(e.id), _("%(step)s（%(when)s）", step=step_label(e), when=f"{to_beijing(e.created_at):%Y-%m-%d %H:%M}"))
+        for e in events]
 
 
 def evidence_form(case: Case) -> EvidenceForm:
@@ -90,7 +100,7 @@ class EvidenceRow:
         size = self.attachment.size
         if size >= 1024 * 1024:
             return f"{size / (1024 * 1024):.1f} MB"
-        return f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} 字节"
+        return f"{size / 1024:.0f} KB" if size >= 1024 else _("%(n)s 字节", n=size)
 
     @property
     def kind(self) -> str:
@@ -152,9 +162,9 @@ def _chosen_upload(form: EvidenceForm):
     """The one file sent (camera or picker), or a message saying what is wrong."""
     sent = [f.data for f in (form.photo, form.file) if f.data is not None and f.data.filename]
     if not sent:
-        return None, "请拍照或选择要上传的文件"
+        return None, _("请拍照或选择要上传的文件")
     if len(sent) > 1:
-        return None, "一次只能上传一个文件：请只拍照或只选择文件"
+        return None, _("一次只能上传一个文件：请只拍照或只选择文件")
     return sent[0], None
 
 
@@ -183,7 +193,7 @@ def upload(case_id: int):
         form.file.errors = [*form.file.errors, problem]
         return _page(case, form, 422)
     if not readable:
-        form.event_id.errors = [*form.event_id.errors, "所选步骤不是本案件的办理步骤，请重新选择"]
+        form.event_id.errors = [*form.event_id.errors, _("所选步骤不是本案件的办理步骤，请重新选择")]
         return _page(case, form, 422)
     limit = _max_bytes()
     data = upload_.stream.read(limit + 1)
@@ -201,13 +211,16 @@ def upload(case_id: int):
         db.session.rollback()
         current_app.logger.warning("evidence for case %s: the document store could not be written (%s)", case_id,
                                    exc.details.get("errno"))
-        return render_template("error.html", title="文件保存失败", message=exc.message, status=503), 503
+        # the operation's sentence stays Chinese (as every operation's refusal does)
+        return render_template("error.html", title=_("文件保存失败"), message=exc.message, status=503), 503
     db.session.commit()
     given = ops.clean_filename(upload_.filename)
     kind = ops.KINDS[attachment.content_type]
-    message = f"已上传证据“{attachment.filename}”（{kind.label}，SHA-256 {attachment.sha256[:12]}…）"
+    message = _("已上传证据“%(name)s”（%(kind)s，SHA-256 %(hash)s…）", name=attachment.filename, kind=tr(kind.label),
+                hash=attachment.sha256[:12])
     if given and given != attachment.filename:
-        message += f"。原文件名“{given}”与文件内容不符或过长，已按实际类型保存为“{attachment.filename}”"
+        message += _("。原文件名“%(given)s”与文件内容不符或过长，已按实际类型保存为“%(name)s”", given=given,
+                     name=attachment.filename)
     flash(message, "info")
     return redirect(url_for("web.case_detail", case_id=case.id, _anchor="evidence"))
 
@@ -236,8 +249,8 @@ def download(attachment_id: int):
         data = document_store().get(attachment.sha256, suffix=kind.suffix)
     except DocumentMissing as exc:
         current_app.logger.error("evidence %s: %s", attachment.id, exc)
-        return render_template("error.html", title="文件缺失",
-                               message="该证据文件在文档库中缺失或已损坏（哈希不符），请联系管理员。", status=500), 500
+        return render_template("error.html", title=_("文件缺失"),
+                               message=_("该证据文件在文档库中缺失或已损坏（哈希不符），请联系管理员。"), status=500), 500
     inline = request.args.get("download") != "1"
     return Response(data, mimetype=kind.content_type, headers={
         "Content-Disposition": content_disposition(attachment.filename, kind.suffix, attachment.id, inline=inline),

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -28,6 +29,7 @@ from compliance.errors import DomainError, NotFound
 from compliance.imports import COLUMNS, KIND_LABELS, bad_rows_file, template
 from compliance.operations.imports import MODES, import_file, settings
 from compliance.web.exports import XLSX_TYPE, disposition
+from compliance.web.labels import tr
 
 bp = Blueprint("imports", __name__)
 
@@ -36,8 +38,8 @@ SHOWN = 1000
 KEEP_HOURS = 24
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 _PERMISSION = {"enterprises": Permission.REGISTER_ENTERPRISE, "cases": Permission.OPEN_CASE}
-ENCODINGS = {"utf-8-sig": "UTF-8（带BOM）", "utf-8": "UTF-8", "gb18030": "GBK/GB 18030", "utf-16": "UTF-16"}
-GONE = "该上传不存在、已过期或已经导入过（每次上传只能导入一次）。请重新上传文件。"
+ENCODINGS = {"utf-8-sig": _l("UTF-8（带BOM）"), "utf-8": "UTF-8", "gb18030": "GBK/GB 18030", "utf-16": "UTF-16"}
+GONE = _l("该上传不存在、已过期或已经导入过（每次上传只能导入一次）。请重新上传文件。")
 
 
 @bp.record_once
@@ -99,13 +101,13 @@ def _meta_path(token: str) -> Path:
 def _load(token: str | None) -> dict:
     """The upload's record, only for its uploader; anything else is the same 404."""
     if not token or not _TOKEN.fullmatch(token):
-        raise NotFound(GONE)
+        raise NotFound(str(GONE))
     try:
         meta = json.loads(_meta_path(token).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise NotFound(GONE) from None
+        raise NotFound(str(GONE)) from None
     if meta.get("user_id") != current_user.id:
-        raise NotFound(GONE)
+        raise NotFound(str(GONE))
     return meta
 
 
@@ -127,7 +129,8 @@ def _save_bad_rows(token: str, report, meta: dict) -> None:
 
 def _page(kind: str, *, error: str | None = None, status: int = 200, **context):
     limits = settings(current_app.config)
-    return render_template("imports/index.html", kind=kind, kinds=KIND_LABELS, modes=MODES, error=error,
+    return render_template("imports/index.html", kind=kind, kinds={k: tr(v) for k, v in KIND_LABELS.items()},
+                           modes={k: tr(v) for k, v in MODES.items()}, error=error,
                            encodings=ENCODINGS,
                            columns=COLUMNS[kind], max_mb=limits["max_bytes"] // (1024 * 1024),
                            max_rows=limits["max_rows"], shown=SHOWN, **context), status
@@ -151,10 +154,10 @@ def upload():
         upload = request.files.get("file")
         mode = request.form.get("mode", "all-or-nothing")
     except RequestEntityTooLarge:
-        return _page(kind, error=f"文件过大：上传上限为 {limits['max_bytes'] // (1024 * 1024)} MB，"
-                                 "请分成几个文件导入", status=413)
+        return _page(kind, error=_("文件过大：上传上限为 %(mb)s MB，请分成几个文件导入",
+                                   mb=limits["max_bytes"] // (1024 * 1024)), status=413)
     if upload is None or not upload.filename:
-        return _page(kind, error="请选择要导入的 .xlsx 或 .csv 文件", status=422)
+        return _page(kind, error=_("请选择要导入的 .xlsx 或 .csv 文件"), status=422)
     data = upload.read(limits["max_bytes"] + 1)
     filename = os.path.basename(upload.filename.replace("\\", "/"))[:200]
     mode = mode if mode in MODES else "all-or-nothing"
@@ -191,7 +194,7 @@ def confirm():
     try:
         os.rename(source, claimed)
     except OSError:
-        raise NotFound(GONE) from None
+        raise NotFound(str(GONE)) from None
     written = False
     try:
         data = claimed.read_bytes()
@@ -231,7 +234,7 @@ def bad_rows():
     info = meta.get("bad_rows")
     path = _folder() / f"{token}.bad"
     if not info or not path.exists():
-        raise NotFound("该上传没有有误的行")
+        raise NotFound(_("该上传没有有误的行"))
     return Response(path.read_bytes(), mimetype=info["type"].split(";")[0],
                     headers={"Content-Disposition": disposition(info["name"]), "Content-Type": info["type"]})
 

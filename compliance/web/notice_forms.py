@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -64,21 +65,23 @@ class ArrearsRowsField(Field):
 
     def pre_validate(self, form):
         if len(self.data) > self.max_items:
-            raise ValidationError(f"{self.label.text}超过{self.max_items}个月（共{len(self.data)}个月）")
+            raise ValidationError(_("%(label)s超过%(max)s个月（共%(n)s个月）", label=self.label.text,
+                                    max=self.max_items, n=len(self.data)))
         for position, row in enumerate(self.data, 1):
             if any(len(value) > MAX_CELL for value in row.values()):
-                raise ValidationError(f"{self.label.text}第{position}行有一格过长（每格最多{MAX_CELL}个字符）")
+                raise ValidationError(_("%(label)s第%(row)s行有一格过长（每格最多%(max)s个字符）",
+                                        label=self.label.text, row=position, max=MAX_CELL))
 
     def rows(self) -> list[dict[str, str]]:
         """The rows to show: those entered, then EXTRA_ROWS blank ones."""
-        return [*self.data, *({cell: "" for cell in self.CELLS} for _ in range(EXTRA_ROWS))]
+        return [*self.data, *({cell: "" for cell in self.CELLS} for _row in range(EXTRA_ROWS))]
 
     def _value(self):
         return ""
 
 
-def _length(label: str, limit: int) -> Length:
-    return Length(max=limit, message=f"{label}不能超过{limit}个字符")
+def _length(label, limit: int) -> Length:
+    return Length(max=limit, message=_l("%(label)s不能超过%(limit)s个字符", label=label, limit=limit))
 
 
 def _field(fact: EditableFact) -> Field:
@@ -96,7 +99,7 @@ def _field(fact: EditableFact) -> Field:
         return StringField(fact.label, validators=[_length(fact.label, 10)], render_kw={"type": "date"})
     if fact.type == "money":
         return StringField(fact.label, validators=[_length(fact.label, fact.max + fact.max // 3 + 1)],
-                           render_kw={"inputmode": "decimal", "placeholder": "如 1286400.00"})
+                           render_kw={"inputmode": "decimal", "placeholder": _l("如 %(example)s", example="1286400.00")})
     if fact.type == "arrears_months":
         return ArrearsRowsField(fact.label, max_items=fact.max_items or 1)
     raise ValueError(f"unknown editable type {fact.type!r}")
@@ -159,7 +162,7 @@ def _posted_extras(notice, form: FlaskForm, posted) -> dict[str, Any]:
         if name in known:
             continue
         if len(name) > MAX_KEY:
-            raise ValidationFailed("表单含有无法识别的项目，未保存任何更改", field="snapshot")
+            raise ValidationFailed(_("表单含有无法识别的项目，未保存任何更改"), field="snapshot")
         extras[name.replace("-", ".")] = posted.get(name)
     return extras
 
@@ -194,7 +197,7 @@ def parse_version(form: FlaskForm) -> int:
     """The version the form was shown with; a form without one is refused as stale."""
     raw = (form.version.data or "").strip()
     if not raw.isdigit() or len(raw) > 9:
-        raise ValidationFailed("表单缺少版本信息，请刷新页面后重试（本次未作任何更改）", field="version")
+        raise ValidationFailed(_("表单缺少版本信息，请刷新页面后重试（本次未作任何更改）"), field="version")
     return int(raw)
 
 
@@ -208,17 +211,17 @@ class IssueForm(_VersionedForm):
 
 class ApproveForm(_VersionedForm):
     # Choices are the issuer's letterhead's chair and vice-chair; anything else is refused by the operation.
-    sign_as = SelectField("签发人", validate_choice=False)
+    sign_as = SelectField(_l("签发人"), validate_choice=False)
 
 
 class ReturnForm(_VersionedForm):
-    reason = TextAreaField("退回意见", validators=[DataRequired(message="请填写退回意见，起草人将看到这段说明"),
-                                                  _length("退回意见", MAX_REASON)], render_kw={"rows": 4})
+    reason = TextAreaField(_l("退回意见"), validators=[DataRequired(message=_l("请填写退回意见，起草人将看到这段说明")),
+                                                     _length(_l("退回意见"), MAX_REASON)], render_kw={"rows": 4})
 
 
 class WithdrawForm(FlaskForm):
-    reason = StringField("撤回理由", validators=[DataRequired(message="请填写撤回理由"),
-                                                _length("撤回理由", withdrawal_reason_limit())])
+    reason = StringField(_l("撤回理由"), validators=[DataRequired(message=_l("请填写撤回理由")),
+                                                   _length(_l("撤回理由"), withdrawal_reason_limit())])
 
 
 class SelectionForm(FlaskForm):
@@ -228,12 +231,13 @@ class SelectionForm(FlaskForm):
 def selected_ids(values: list[str]) -> list[int]:
     """Posted ids as numbers, in order and without repeats; anything that is not an id is refused."""
     if len(values) > MAX_SELECTION:
-        raise ValidationFailed(f"一次最多签发{MAX_SELECTION}份文书（选择了{len(values)}份）", field="ids")
+        raise ValidationFailed(_("一次最多签发%(max)s份文书（选择了%(n)s份）", max=MAX_SELECTION, n=len(values)),
+                               field="ids")
     out: list[int] = []
     for value in values:
         value = value.strip()
         if not value.isdigit() or len(value) > 10 or not 0 < int(value) < 2**31:
-            raise ValidationFailed("所选文书有误，请返回列表重新选择", field="ids")
+            raise ValidationFailed(_("所选文书有误，请返回列表重新选择"), field="ids")
         if int(value) not in out:
             out.append(int(value))
     return out
@@ -243,14 +247,15 @@ class ServiceForm(FlaskForm):
     """How and when an issued notice reached its addressee (送达). Choices of who served it and of the proof are
     set by the page (the case's supervisors, the case's evidence); the operation checks every value again."""
 
-    method = SelectField("送达方式", choices=[SelectChoice("direct", "直接送达"), SelectChoice("mail", "邮寄送达"),
-                                          SelectChoice("left", "留置送达"), SelectChoice("electronic", "电子送达")],
+    method = SelectField(_l("送达方式"), choices=[SelectChoice("direct", _l("直接送达")),
+                                              SelectChoice("mail", _l("邮寄送达")), SelectChoice("left", _l("留置送达")),
+                                              SelectChoice("electronic", _l("电子送达"))],
                          validate_choice=False)
-    served_on = StringField("送达日期", validators=[DataRequired(message="请填写送达日期"),
-                                                  _length("送达日期", 10)], render_kw={"type": "date"})
-    served_by = SelectField("送达人", validate_choice=False)
-    recipient = StringField("签收人", validators=[_length("签收人", 100)])
-    tracking_number = StringField("邮寄单号", validators=[_length("邮寄单号", 50)])
-    proof = SelectField("送达回证或照片", validate_choice=False)
-    note = StringField("备注", validators=[_length("备注", 500)])
-    reason = StringField("更正理由", validators=[_length("更正理由", 500)])
+    served_on = StringField(_l("送达日期"), validators=[DataRequired(message=_l("请填写送达日期")),
+                                                     _length(_l("送达日期"), 10)], render_kw={"type": "date"})
+    served_by = SelectField(_l("送达人"), validate_choice=False)
+    recipient = StringField(_l("签收人"), validators=[_length(_l("签收人"), 100)])
+    tracking_number = StringField(_l("邮寄单号"), validators=[_length(_l("邮寄单号"), 50)])
+    proof = SelectField(_l("送达回证或照片"), validate_choice=False)
+    note = StringField(_l("备注"), validators=[_length(_l("备注"), 500)])
+    reason = StringField(_l("更正理由"), validators=[_length(_l("更正理由"), 500)])

@@ -9,9 +9,11 @@ committee both lie in it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
@@ -26,6 +28,7 @@ from compliance.errors import Conflict, DomainError, NotAllowed, NotFound, Valid
 from compliance.models import Case, CaseEvent, Enterprise, Jurisdiction, Notice, NoticeStatus, User
 from compliance.operations import notices as ops
 from compliance.web import CONTENT_SECURITY_POLICY, safe_next
+from compliance.web.labels import tr
 from compliance.web.notice_forms import (ApproveForm, IssueForm, ReturnForm, SelectionForm, SubmitForm, WithdrawForm,
                                          changed_facts, draft_form, field_name, parse_version, selected_ids, stored)
 
@@ -79,7 +82,7 @@ def verify_upload():
             abort(413)
         upload = request.files.get("pdf")
         if upload is None or not upload.filename:
-            result = {"error": "请选择要核验的PDF文件"}
+            result = {"error": _("请选择要核验的PDF文件")}
         else:
             data = upload.read(MAX_VERIFY_UPLOAD + 1)
             if len(data) > MAX_VERIFY_UPLOAD:
@@ -126,7 +129,7 @@ def preview(notice_id: int):
         data = ops.preview_pdf(notice)
     except DomainError as exc:   # e.g. a character no font covers: said in Chinese, inside the frame too
         db.session.rollback()
-        page = render_template("error.html", title="无法生成预览", message=exc.message, status=exc.status)
+        page = render_template("error.html", title=_("无法生成预览"), message=exc.message, status=exc.status)
         return page, exc.status, FRAMEABLE
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f"inline; filename=preview-{notice.id}.pdf", **FRAMEABLE})
@@ -143,7 +146,7 @@ def _acting_on(notice_id: int, permission: Permission) -> Notice:
     """A notice the user may act on: its case and its issuer in scope (else the same 404 as an absent id)."""
     _need(permission)
     notice = db.session.get(Notice, notice_id)
-    absent = f"文书 {notice_id} 不存在"
+    absent = _("文书 %(id)s 不存在", id=notice_id)
     if notice is None:
         raise NotFound(absent)
     case = db.session.get(Case, notice.case_id)
@@ -190,7 +193,7 @@ def _on_form(form, exc: DomainError) -> int:
 
 
 def _title(notice: Notice) -> str:
-    return letters.NOTICE_TYPES[notice.notice_type].title
+    return tr(letters.NOTICE_TYPES[notice.notice_type].title)
 
 
 def _last_return(notice: Notice) -> dict | None:
@@ -208,12 +211,12 @@ def _last_return(notice: Notice) -> dict | None:
 def _fact_rows(notice: Notice) -> list[dict]:
     """The facts an approver checks: who it is about and to whom, then every declared fact, labelled."""
     snap = notice.snapshot or {}
-    rows = [{"label": "企业", "kind": "text", "value": (snap.get("enterprise") or {}).get("name", "")},
-            {"label": "统一社会信用代码", "kind": "text", "value": (snap.get("enterprise") or {}).get("uscc", "")},
-            {"label": "发文机关", "kind": "text", "value": (snap.get("issuer") or {}).get("name", "")}]
+    rows = [{"label": pgettext("field", "企业"), "kind": "text", "value": (snap.get("enterprise") or {}).get("name", "")},
+            {"label": _("统一社会信用代码"), "kind": "text", "value": (snap.get("enterprise") or {}).get("uscc", "")},
+            {"label": _("发文机关"), "kind": "text", "value": (snap.get("issuer") or {}).get("name", "")}]
     if notice.withdraws_id is not None and isinstance(snap.get("original"), dict):
         original = snap["original"]
-        rows.append({"label": "被撤回的文书", "kind": "text",
+        rows.append({"label": _("被撤回的文书"), "kind": "text",
                      "value": f"《{original.get('title', '')}》{original.get('number') or ''}"})
     for fact in letters.NOTICE_TYPES[notice.notice_type].editable:
         rows.append({"label": fact.label, "kind": fact.type, "value": stored(snap, fact.key)})
@@ -224,10 +227,10 @@ def notice_state(notice: Notice) -> str:
     """A notice's status as its drafter reads it: a draft is waiting for approval, or was sent back."""
     if notice.status == NoticeStatus.DRAFT.value:
         if notice.submitted_at is not None:
-            return "待审批"
+            return _("待审批")
         if notice.rejection_reason:
-            return "已退回修改"
-    return NoticeStatus(notice.status).label
+            return _("已退回修改")
+    return tr(NoticeStatus(notice.status).label)
 
 
 def notice_actions(notice: Notice) -> frozenset[str]:
@@ -262,8 +265,15 @@ def pending_approvals() -> int:
 
 @bp.app_template_filter("notice_date")
 def notice_date(value) -> str:
-    """A stored fact's date as 2026年11月24日 (as the letter prints it); anything else as it is."""
+    """A stored fact's date as 2026年11月24日 (as the letter prints it; 24 Nov 2026 on English pages); anything else
+    as it is."""
+    from compliance.web.language import is_english, page_date
     from letters.formatting import cn_date
+    if is_english() and isinstance(value, (dt.date, str)):
+        try:
+            return page_date(value if isinstance(value, dt.date) else dt.date.fromisoformat(value))
+        except ValueError:
+            pass
     try:
         return cn_date(value)
     except (TypeError, ValueError):
@@ -307,7 +317,8 @@ def edit(notice_id: int):
     notice = _acting_on(notice_id, Permission.EDIT_DRAFT)
     if notice.status != NoticeStatus.DRAFT.value:
         return _draft_page(notice, None, 409 if request.method == "POST" else 200,
-                           error=f"文书{NoticeStatus(notice.status).label}，不能再修改" if request.method == "POST" else None)
+                           error=_("文书%(state)s，不能再修改", state=tr(NoticeStatus(notice.status).label))
+                           if request.method == "POST" else None)
     form = draft_form(notice)
     if request.method == "GET":
         return _draft_page(notice, form)
@@ -317,7 +328,7 @@ def edit(notice_id: int):
         try:
             changes = changed_facts(notice, form, request.form)
             if not changes:
-                flash("没有修改任何内容", "info")
+                flash(_("没有修改任何内容"), "info")
                 return redirect(url_for(".edit", notice_id=notice.id))
             ops.update_draft(db.session, notice.id, changes, actor=current_user, now=utcnow(),
                              expected_version=parse_version(form))
@@ -325,8 +336,8 @@ def edit(notice_id: int):
             db.session.rollback()
             status = _on_form(form, exc)
         else:
-            more = "。修改后已退出待审批，请核对后重新提交审批" if was_waiting else ""
-            return _done(f"已保存{_title(notice)}草稿{more}", url_for(".edit", notice_id=notice.id))
+            more = _("。修改后已退出待审批，请核对后重新提交审批") if was_waiting else ""
+            return _done(_("已保存%(title)s草稿", title=_title(notice)) + more, url_for(".edit", notice_id=notice.id))
     return _draft_page(notice, form, status)
 
 
@@ -343,7 +354,8 @@ def submit(notice_id: int):
         is_draft = notice.status == NoticeStatus.DRAFT.value
         return _draft_page(notice, draft_form(notice, formdata=None) if is_draft else None, exc.status,
                            error=exc.message)
-    return _done(f"已提交审批：{_title(notice)}。审批领导审批后即可签发", url_for(".edit", notice_id=notice.id))
+    return _done(_("已提交审批：%(title)s。审批领导审批后即可签发", title=_title(notice)),
+                 url_for(".edit", notice_id=notice.id))
 
 
 # ----------------------------------------------------------------------------------------------- approvals
@@ -391,7 +403,7 @@ def approval(notice_id: int):
     action = request.form.get("action", "")
     form = {"approve": approve, "return": send_back}.get(action)
     if form is None:
-        raise ValidationFailed("请选择“审批通过”或“退回修改”", field="action")
+        raise ValidationFailed(_("请选择“审批通过”或“退回修改”"), field="action")
     if not form.validate_on_submit():
         return _approval_page(notice, approve, send_back, 422)
     title, enterprise = _title(notice), (notice.snapshot.get("enterprise") or {}).get("name", "")
@@ -399,12 +411,14 @@ def approval(notice_id: int):
         if action == "approve":
             done = ops.approve_notice(db.session, notice.id, approver=current_user, now=utcnow(),
                                       expected_version=parse_version(approve), sign_as=approve.sign_as.data or "")
-            message = (f"已审批：{title}（{enterprise}），签发人 {done.snapshot['signatory']['title']} "
-                       f"{done.snapshot['signatory']['name']}。可以签发了")
+            message = _("已审批：%(title)s（%(enterprise)s），签发人 %(signatory)s。可以签发了", title=title,
+                        enterprise=enterprise,
+                        signatory=f"{done.snapshot['signatory']['title']} {done.snapshot['signatory']['name']}")
         else:
             ops.return_notice(db.session, notice.id, approver=current_user, reason=send_back.reason.data,
                               now=utcnow(), expected_version=parse_version(send_back))
-            message = f"已退回：{title}（{enterprise}）回到草稿，起草人将看到您的意见"
+            message = _("已退回：%(title)s（%(enterprise)s）回到草稿，起草人将看到您的意见", title=title,
+                        enterprise=enterprise)
     except CORRECTABLE as exc:
         db.session.rollback()
         status = _on_form(form, exc)
@@ -444,7 +458,7 @@ def issue(notice_id: int):
     done = ops.issue_notice(db.session, notice.id, actor=current_user, now=utcnow(), store=document_store(),
                             expected_version=parse_version(form))
     target = safe_next(request.form.get("next"), url_for("web.case_detail", case_id=notice.case_id))
-    return _done(f"已签发 {done.number}（{_title(done)}）", target)
+    return _done(_("已签发 %(number)s（%(title)s）", number=done.number, title=_title(done)), target)
 
 
 def _issue_chunk(ids: list[int]) -> dict[int, str]:
@@ -486,14 +500,14 @@ def issue_selected():
     _need(Permission.ISSUE_NOTICE)
     ids = selected_ids(request.form.getlist("ids"))
     if not ids:
-        flash("请先勾选要签发的文书", "warning")
+        flash(_("请先勾选要签发的文书"), "warning")
         return redirect(url_for(".approved"))
     skipped = set(selected_ids(request.form.getlist("skip")))
     failures: dict[int, str] = {}
     rows = {row.Notice.id: row for row in db.session.execute(_listing(Notice.id.in_(ids)))}
     absent = [notice_id for notice_id in ids if notice_id not in rows]
     if absent:
-        raise NotFound(f"文书 {'、'.join(map(str, absent))} 不存在")
+        raise NotFound(_("文书 %(id)s 不存在", id=_("、").join(map(str, absent))))
     pending = [i for i in ids if rows[i].Notice.status == NoticeStatus.APPROVED.value and i not in skipped]
     if pending:
         failures = _issue_chunk(pending[:WEB_CHUNK])
@@ -523,7 +537,8 @@ def withdraw(notice_id: int):
                 db.session.rollback()
                 status = _on_form(form, exc)
             else:
-                return _done(f"已起草撤回通知（撤回 {notice.number}）：请核对后提交审批，审批、签发后原文书即作废",
+                return _done(_("已起草撤回通知（撤回 %(number)s）：请核对后提交审批，审批、签发后原文书即作废",
+                               number=notice.number),
                              url_for(".edit", notice_id=drafted.id))
     return render_template("notices/withdraw.html", notice=notice, form=form,
                            case=db.session.get(Case, notice.case_id)), status
@@ -543,7 +558,7 @@ def service(notice_id: int):
     from compliance.web.notice_forms import ServiceForm
     _need(Permission.WORK_CASE)
     notice = db.session.get(Notice, notice_id)
-    absent = f"文书 {notice_id} 不存在"
+    absent = _("文书 %(id)s 不存在", id=notice_id)
     if notice is None:
         raise NotFound(absent)
     case = db.session.get(Case, notice.case_id)
@@ -554,7 +569,7 @@ def service(notice_id: int):
     form.served_by.choices = [SelectChoice(str(u.id), u.name) for u in servers.values()]
     evidence = db.session.scalars(select(Attachment).where(Attachment.case_id == case.id)
                                   .order_by(Attachment.id)).all()
-    form.proof.choices = [SelectChoice("", "（暂不附）")] + [SelectChoice(str(a.id), a.filename) for a in evidence]
+    form.proof.choices = [SelectChoice("", _("（暂不附）"))] + [SelectChoice(str(a.id), a.filename) for a in evidence]
     if request.method == "GET" and current is None:
         form.served_by.data = str(current_user.id)
     status = 200
@@ -577,7 +592,8 @@ def service(notice_id: int):
                 status = refusal_on_form(form, exc, name={"proof_attachment_id": "proof"}.get(exc.field or "",
                                                                                                   exc.field or ""))
             else:
-                message = f"已记录{_title(notice)}的送达（{done.method_label}，{done.served_on:%Y-%m-%d}）"
+                message = _("已记录%(title)s的送达（%(method)s，%(date)s）", title=_title(notice),
+                            method=tr(done.method_label), date=f"{done.served_on:%Y-%m-%d}")
                 return _done(message, url_for("web.case_detail", case_id=case.id))
     history = db.session.scalars(select(NoticeService).where(NoticeService.notice_id == notice.id)
                                  .order_by(NoticeService.id)).all()

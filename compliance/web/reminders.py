@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,11 +32,11 @@ MAX_ID = 2**31 - 1
 
 #: How the deadlines page names a deadline's status. A superseded deadline was replaced by the case's next step:
 #: its date no longer runs, so it is never shown as merely "ended" beside a date still to come.
-STATUS_LABELS = {DeadlineStatus.OPEN.value: "进行中", DeadlineStatus.AWAITING_SERVICE.value: "待送达",
-                 DeadlineStatus.MET.value: "已履行", DeadlineStatus.SUPERSEDED.value: "已被替代"}
+STATUS_LABELS = {DeadlineStatus.OPEN.value: _l("进行中"), DeadlineStatus.AWAITING_SERVICE.value: _l("待送达"),
+                 DeadlineStatus.MET.value: _l("已履行"), DeadlineStatus.SUPERSEDED.value: _l("已被替代")}
 #: "awaiting": periods that run from a letter's receipt whose service is not recorded (no due date, never overdue).
-SHOW = {"all": "全部进行中", "week": "本周到期", "overdue": "已逾期", "provisional": "暂定", "awaiting": "待送达",
-        "closed": "已了结"}
+SHOW = {"all": _l("全部进行中"), "week": _l("本周到期"), "overdue": _l("已逾期"), "provisional": _l("暂定"),
+        "awaiting": _l("待送达"), "closed": _l("已了结")}
 
 
 def _id(raw: str | None) -> int | None:
@@ -101,7 +102,7 @@ def read_all():
     """Mark every message read."""
     n = ops.mark_all_read(db.session, actor=current_user, now=_now())
     db.session.commit()
-    flash(f"已将 {n} 条消息标为已读" if n else "没有未读消息", "info")
+    flash(_("已将 %(n)s 条消息标为已读", n=n) if n else _("没有未读消息"), "info")
     return redirect(url_for(".inbox"))
 
 
@@ -247,6 +248,6 @@ def retry():
         abort(404)
     row = ops.retry_delivery(db.session, outbox_id, actor=current_user, now=_now())
     db.session.commit()
-    flash(f"消息 {row.id} 将在下一次发送时重试（一分钟内）", "info")
+    flash(_("消息 %(id)s 将在下一次发送时重试（一分钟内）", id=row.id), "info")
     return redirect(url_for(".outbox"))
 

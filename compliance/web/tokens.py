@@ -6,6 +6,7 @@ change goes through compliance.operations.tokens (which checks who may) and the 
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
@@ -24,10 +25,11 @@ bp = Blueprint("tokens", __name__)
 
 
 class TokenForm(FlaskForm):
-    name = StringField("名称（用在哪个系统）", validators=[
-        DataRequired(message="请填写令牌名称"), Length(max=ops.MAX_NAME, message=f"名称不能超过{ops.MAX_NAME}字")])
-    days = IntegerField("有效期（天）", default=ops.DEFAULT_DAYS, validators=[
-        Optional(), NumberRange(min=1, max=ops.MAX_DAYS, message=f"有效期应为1至{ops.MAX_DAYS}天")])
+    name = StringField(_l("名称（用在哪个系统）"), validators=[
+        DataRequired(message=_l("请填写令牌名称")),
+        Length(max=ops.MAX_NAME, message=_l("名称不能超过%(n)s字", n=ops.MAX_NAME))])
+    days = IntegerField(_l("有效期（天）"), default=ops.DEFAULT_DAYS, validators=[
+        Optional(), NumberRange(min=1, max=ops.MAX_DAYS, message=_l("有效期应为1至%(n)s天", n=ops.MAX_DAYS))])
 
 
 def _page(owner: User, form: TokenForm, status: int = 200, *, secret: str | None = None, made=None):
@@ -89,4 +91,4 @@ def revoke(token_id: int):
     token = ops.revoke_token(db.session, token_id, actor=current_user, now=utcnow(), address=client_address())
     target = (url_for(".own") if token.user_id == current_user.id
               else url_for(".of_user", user_id=token.user_id))
-    return done(f"令牌“{token.name}”（{token.prefix}…）已撤销", target)
+    return done(_("令牌“%(name)s”（%(prefix)s…）已撤销", name=token.name, prefix=token.prefix), target)

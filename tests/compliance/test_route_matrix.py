@@ -23,6 +23,7 @@ PASSWORD = "correct horse battery"
 #: user; "view": roles that read case files; "admin": roles that manage users or letterheads.
 ROUTES = {
     "static": ("public", None), "auth.login": ("public", None), "auth.logout": ("public", None),
+    "language.switch": ("public", None),   # sets the language cookie only (compliance/web/language.py)
     "web.healthz": ("public", None), "notices.verify": ("public", None), "notices.verify_upload": ("public", None),
     "auth.password": ("account", None), "auth.sign_out_others": ("account", None), "web.index": ("account", None),
     "web.cases": ("view", None), "web.enterprises": ("view", None), "web.case_detail": ("view", "case_id"),
@@ -124,6 +125,8 @@ def _url(app, endpoint, ids):
             return url_for("static", filename="app.css")
         if endpoint == "notices.verify":
             return url_for(endpoint, code="NOSUCHCODE")
+        if endpoint == "language.switch":
+            return url_for(endpoint, choice="en")
         if kind is None:
             return url_for(endpoint)
         arg = {"case_id": "case_id", "draft_id": "notice_id", "issued_id": "notice_id", "user_id": "user_id",
