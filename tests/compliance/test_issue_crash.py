@@ -75,7 +75,19 @@ def _wait_gone(sid: int, seconds: float = 5.0) -> list[str]:
 
 
 def _staged_files(root: Path) -> set[Path]:
-    return set((root / STAGING).glob("*/*.pdf"))
+    """The PDFs in staging folders now. A folder is made as .new-<token> and renamed, and a sweep removes folders:
+    one may vanish between listing and reading it (skipped, it is seen at the next look)."""
+    found: set[Path] = set()
+    try:
+        folders = list((root / STAGING).iterdir())
+    except FileNotFoundError:
+        return found
+    for folder in folders:
+        try:
+            found.update(p for p in folder.iterdir() if p.suffix == ".pdf")
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return found
 
 
 def _store_files(root: Path) -> dict[str, Path]:
