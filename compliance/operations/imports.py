@@ -16,6 +16,7 @@ transaction: the caller commits once (all rows) or rolls back (none). One AdminE
 """
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import hashlib
 import logging
@@ -171,7 +172,9 @@ def _audit(session: Session, actor: User, report: ImportReport, now: dt.datetime
 
 # ------------------------------------------------------------------------------------------------- common
 
-class _Importer:
+class _Importer(abc.ABC):
+    """One kind of row (enterprises, cases): each kind checks its rows, checks them together, writes them."""
+
     columns: tuple
 
     def __init__(self, session: Session, actor: User, now: dt.datetime, report: ImportReport,
@@ -231,15 +234,17 @@ class _Importer:
                 self.bad(c["_row"], reason, c["_cells"])
         self.good = kept
 
+    @abc.abstractmethod
     def check_row(self, values: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """One row's values checked and normalised (raises the row's reason)."""
 
+    @abc.abstractmethod
     def check_together(self) -> None:
-        raise NotImplementedError
+        """Checks across the good rows and the database (duplicates); moves failing rows to the bad ones."""
 
+    @abc.abstractmethod
     def write(self) -> int:
         """Write the good rows; return how many (ids of new rows in self.ids where the kind keeps them)."""
-        raise NotImplementedError
 
 
 def _as_text(value: Any) -> str:

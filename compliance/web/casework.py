@@ -422,21 +422,29 @@ def assign(case_id: int):
     form = assign_form(case, posted=True)
     if not form.validate_on_submit() or (chosen := _chosen_users(form.supervisors)) is None:
         return case_page(case, 422, assign=form)
-    if _digits(form.version.data) is None:
+    return _change_case(case, form, "assign", lambda version: assign_supervisors(
+        db.session, case.id, [u.id for u in chosen], actor=current_user, now=utcnow(), expected_version=version),
+        changed=_("已调整承办监督员"), unchanged=_("承办监督员没有变化"))
+
+
+def _change_case(case: Case, form, slot: str, change, *, changed: str, unchanged: str, anchor: str | None = None):
+    """A case form's write: the form's version (a stale one says who changed the case), the operation (it returns
+    None when nothing changed), its refusal shown on the form with nothing kept, else commit, say so, redirect."""
+    version = _digits(form.version.data)
+    if version is None:
         form.form_errors.append(_("表单缺少版本信息，请刷新页面后重试"))
-        return case_page(case, 422, assign=form)
+        return case_page(case, 422, **{slot: form})
     try:
-        event = assign_supervisors(db.session, case.id, [u.id for u in chosen], actor=current_user, now=utcnow(),
-                                   expected_version=_digits(form.version.data))
+        event = change(version)
     except Conflict as exc:
         db.session.rollback()
         return case_page(case, 409, alert=exc.message)
     except (NotAllowed, ValidationFailed) as exc:
         db.session.rollback()
-        return case_page(case, _on_form(form, exc), assign=form)
+        return case_page(case, _on_form(form, exc), **{slot: form})
     db.session.commit()
-    flash(_("已调整承办监督员") if event is not None else _("承办监督员没有变化"), "info")
-    return redirect(url_for("web.case_detail", case_id=case.id))
+    flash(changed if event is not None else unchanged, "info")
+    return redirect(url_for("web.case_detail", case_id=case.id, _anchor=anchor))
 
 
 # ------------------------------------------------------------------------------------------------ funds
@@ -474,26 +482,13 @@ def funds(case_id: int):
     form = funds_form(case, posted=True)
     if not form.validate_on_submit():
         return case_page(case, 422, funds=form)
-    if _digits(form.version.data) is None:
-        form.form_errors.append(_("表单缺少版本信息，请刷新页面后重试"))
-        return case_page(case, 422, funds=form)
     if form.has_union.data not in _UNION_CHOICES:
         form.has_union.errors = [_("请选择是否已建立工会")]
         return case_page(case, 422, funds=form)
-    try:
-        event = record_funds_facts(db.session, case.id, actor=current_user, now=utcnow(),
-                                   has_union=_UNION_CHOICES[form.has_union.data],
-                                   union_help_started_on=form.union_help_started_on.data,
-                                   expected_version=_digits(form.version.data))
-    except Conflict as exc:
-        db.session.rollback()
-        return case_page(case, 409, alert=exc.message)
-    except (NotAllowed, ValidationFailed) as exc:
-        db.session.rollback()
-        return case_page(case, _on_form(form, exc), funds=form)
-    db.session.commit()
-    flash(_("已记录经费认定情况") if event is not None else _("经费认定情况没有变化"), "info")
-    return redirect(url_for("web.case_detail", case_id=case.id, _anchor="funds"))
+    return _change_case(case, form, "funds", lambda version: record_funds_facts(
+        db.session, case.id, actor=current_user, now=utcnow(), has_union=_UNION_CHOICES[form.has_union.data],
+        union_help_started_on=form.union_help_started_on.data, expected_version=version),
+        changed=_("已记录经费认定情况"), unchanged=_("经费认定情况没有变化"), anchor="funds")
 
 
 # ------------------------------------------------------------------------------------------- the page
